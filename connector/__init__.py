@@ -1,0 +1,3 @@
+"""ERP-side file-drop connector for Alephee."""
+
+__version__ = "0.1.0"

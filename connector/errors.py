@@ -1,0 +1,99 @@
+"""The connector's errors, grouped by what the caller should do.
+
+    ConnectorError                 every expected problem; ``str()`` is a plain sentence for an operator
+    ├── StopError                  stop the run; ``exit_code`` says why (the contract's codes)
+    │   ├── ConfigError            2: configuration or usage; ``problems`` holds one line per problem
+    │   ├── AlephUnavailable       3: Alephee unreachable or rate-limited beyond the run's budget
+    │   │   └── AuthError          3: 401/403, the key or account is wrong: never retried
+    │   └── InstanceRunning        4: another connector holds the state lock
+    ├── RetryableError             transient: retry with backoff, within the budget
+    │   ├── RateLimited            429; ``retry_after`` seconds from the headers
+    │   ├── ServerError            5xx (500 bodies are plain text)
+    │   └── NetworkError           connect/read failure, reset, timeout
+    └── SkipError                  skip this item or file, report it, go on with the rest
+        ├── RequestRejected        other 4xx: not retried unchanged
+        ├── PayloadTooLarge        413: nothing applied; split the batch and send again
+        └── BadInputFile           a whole inbox file cannot be read; it goes to failed/
+
+No message ever holds a URL with its query string: the API key travels there.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_REJECTS = 1
+EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 3
+EXIT_LOCKED = 4
+
+
+class ConnectorError(Exception):
+    """Base of every expected problem."""
+
+
+class StopError(ConnectorError):
+    exit_code = EXIT_UNAVAILABLE
+
+
+class ConfigError(StopError):
+    exit_code = EXIT_CONFIG
+
+    def __init__(self, problems: list[str] | str, *, source: str = "") -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        super().__init__(head + "; ".join(self.problems))
+
+
+class AlephUnavailable(StopError):
+    exit_code = EXIT_UNAVAILABLE
+
+
+class AuthError(AlephUnavailable):
+    pass
+
+
+class InstanceRunning(StopError):
+    exit_code = EXIT_LOCKED
+
+
+class RetryableError(ConnectorError):
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RateLimited(RetryableError):
+    def __init__(self, message: str, *, retry_after: float, status: int = 429) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class ServerError(RetryableError):
+    pass
+
+
+class NetworkError(RetryableError):
+    pass
+
+
+class SkipError(ConnectorError):
+    pass
+
+
+class RequestRejected(SkipError):
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class PayloadTooLarge(SkipError):
+    pass
+
+
+class BadInputFile(SkipError):
+    """A whole file cannot be used. ``hint`` tells the operator what to do."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.hint = hint
