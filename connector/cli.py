@@ -1,11 +1,198 @@
-"""Thin command line: parse, call the library, map errors to the contract's exit codes."""
+"""Thin command line: parse, call the library, map errors to the contract's exit codes.
+
+Exit codes (``once``, and ``run`` when it stops on an error): 0 all done; 1 done, but rows or
+files were rejected; 2 configuration or usage error; 3 Alephee unreachable, unauthorised or
+rate-limited beyond the run's budget (pending work kept); 4 another instance is running.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from connector import __version__
+from connector.config import Config, load_config
+from connector.errors import EXIT_CONFIG, ConfigError, StopError
+from connector.logs import setup_logging
+from connector.redact import redact
+
+log = logging.getLogger("connector")
+
+
+def say(text: str = "") -> None:
+    """Print for a person; silent under pythonw (no stdout) instead of crashing."""
+    stream = sys.stdout
+    if stream is None or getattr(stream, "closed", False):
+        return
+    try:
+        stream.write(redact(text) + "\n")
+        stream.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def complain(text: str) -> None:
+    stream = sys.stderr
+    if stream is None or getattr(stream, "closed", False):
+        log.error("%s", text)
+        return
+    try:
+        stream.write(redact(text) + "\n")
+    except (OSError, ValueError):
+        log.error("%s", text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="connector",
+        description="ERP file-drop connector for Alephee: stock and prices from inbox/ to "
+        "Alephee, orders and cancellations from Alephee to outbox/.",
+    )
+    parser.add_argument("--version", action="version", version=f"connector {__version__}")
+    parser.add_argument("--config", type=Path, help="path of connector.toml (default: ./connector.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details (DEBUG)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("init", help="write a commented connector.toml, folders and example mappings")
+    p.add_argument("dir", nargs="?", type=Path, default=Path("."), help="where (default: here)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing connector.toml")
+
+    for name, text in (
+        ("once", "one pass for a scheduled task: inbox files, due changes, due order cycles"),
+        ("run", "keep running: watch the inbox and run the order cycles on their schedule"),
+    ):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--refresh-catalog", action="store_true",
+                       help="download the Alephee catalog now, even if the cached one is fresh")
+        p.add_argument("--no-orders", action="store_true", help="skip the order cycles")
+        p.add_argument("--cycles-now", action="store_true",
+                       help="run the order cycles now, even if they ran recently")
+        if name == "once":
+            p.add_argument("--dry-run", action="store_true",
+                           help="show what would be sent and written; send and move nothing")
+
+    p = sub.add_parser("status", help="what is queued, deferred, failed; last runs; API health")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("check", help="check the set-up: config, mappings, files, API key, folders")
+    p.add_argument("file", nargs="?", type=Path, help="an export file to read through its mapping")
+
+    p = sub.add_parser("sandbox", help="serve the built-in Alephee sandbox on 127.0.0.1")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
+    p.add_argument("--products", type=int, default=200, help="catalog size to load")
+    p.add_argument("--orders", type=int, default=25, help="pending orders to load")
+
+    p = sub.add_parser("demo", help="the whole loop on bundled sample files against the sandbox")
+    p.add_argument("--workdir", type=Path, help="keep the demo workspace here (default: a temp dir)")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="connector")
-    parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    handler = COMMANDS[args.command]
+    try:
+        return handler(args)
+    except ConfigError as exc:
+        head = f"Configuration problem in {exc.source}:" if exc.source else "Configuration problem:"
+        complain(head)
+        for line in exc.problems:
+            complain(f"  - {line}")
+        return EXIT_CONFIG
+    except StopError as exc:
+        complain(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        complain("stopped")
+        return 130
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    setup_logging(config.log_dir, verbose=args.verbose)
+    return config
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from connector.scaffold import init_workspace
+
+    created = init_workspace(args.dir, force=args.force)
+    for path in created:
+        say(f"created {path}")
+    say("Next: set ALEPHEE_API_KEY and alephee.account_id, then run 'connector check'.")
     return 0
+
+
+def cmd_once(args: argparse.Namespace) -> int:
+    from connector.runner import Options, once
+
+    config = _config(args)
+    options = Options(
+        dry_run=getattr(args, "dry_run", False), refresh_catalog=args.refresh_catalog,
+        orders=not args.no_orders, force_cycles=args.cycles_now,
+    )
+    code, summary = once(config, options)
+    for line in options.plan:
+        say(line)
+    say(("Dry run: " if options.dry_run else "") + summary.line())
+    for note in summary.notes:
+        say(f"  ! {note}")
+    return code
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from connector.runner import Options, StopFlag, run
+
+    config = _config(args)
+    stop = StopFlag()
+    stop.install()
+    options = Options(refresh_catalog=args.refresh_catalog, orders=not args.no_orders,
+                      force_cycles=args.cycles_now)
+    say(f"Watching {config.folders.inbox}. Press Ctrl+C to stop.")
+    return run(config, options, stop)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from connector.status import collect, render
+
+    config = load_config(args.config)
+    report = collect(config)
+    if args.json:
+        import json
+
+        say(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        render(report)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from connector.check import run_check
+
+    return run_check(args.config, args.file, say)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from connector.demo import serve_sandbox
+
+    setup_logging(None, verbose=args.verbose)
+    return serve_sandbox(args.port, args.products, args.orders, say)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from connector.demo import run_demo
+
+    return run_demo(args.workdir, say)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "once": cmd_once,
+    "run": cmd_run,
+    "status": cmd_status,
+    "check": cmd_check,
+    "sandbox": cmd_sandbox,
+    "demo": cmd_demo,
+}

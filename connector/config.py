@@ -185,7 +185,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"not valid TOML ({exc}); fix the line it names"], source=str(path))
+        raise ConfigError(
+            [f"not valid TOML ({exc}); fix the line it names"], source=str(path)
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([f"cannot be read ({exc})"], source=str(path)) from None
 

@@ -1,8 +1,8 @@
 """The connector's errors, grouped by what the caller should do.
 
-    ConnectorError                 every expected problem; ``str()`` is a plain sentence for an operator
+    ConnectorError                 every expected problem; ``str()`` is a plain sentence
     ├── StopError                  stop the run; ``exit_code`` says why (the contract's codes)
-    │   ├── ConfigError            2: configuration or usage; ``problems`` holds one line per problem
+    │   ├── ConfigError            2: configuration or usage; ``problems``: one line each
     │   ├── AlephUnavailable       3: Alephee unreachable or rate-limited beyond the run's budget
     │   │   └── AuthError          3: 401/403, the key or account is wrong: never retried
     │   └── InstanceRunning        4: another connector holds the state lock

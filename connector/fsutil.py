@@ -71,7 +71,7 @@ def _link_unique(tmp: Path, folder: Path, name: str) -> Path:
             # File systems without hard links (some SMB shares): replace is still atomic.
             if final.exists():
                 continue
-            os.replace(tmp, final)
+            tmp.replace(final)
             return final
 
 

@@ -1,0 +1,322 @@
+"""The Alephee API v2 client: every endpoint the connector needs, careful with the key.
+
+One ``_attempt`` classifies a response into the error hierarchy; ``_call`` retries it with the
+policy; the endpoint methods speak the domain. The key is added to each request's query string
+at the last moment and never kept in any message: errors are re-raised ``from None`` with the
+endpoint name only (httpx errors carry the full URL).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from connector.alephee.models import (
+    Account,
+    ActionResult,
+    CatalogProduct,
+    IntegrateMark,
+    IntegrateResponse,
+    IntegrateResult,
+    Page,
+    PriceList,
+    ProductUpdate,
+)
+from connector.alephee.ratelimit import Pacer
+from connector.alephee.retry import RetryPolicy, RunBudget, build_retrying
+from connector.config import AlephSettings, RetrySettings
+from connector.errors import (
+    AlephUnavailable,
+    AuthError,
+    NetworkError,
+    PayloadTooLarge,
+    RateLimited,
+    RequestRejected,
+    RetryableError,
+    ServerError,
+)
+from connector.redact import redact, register_secret
+
+log = logging.getLogger(__name__)
+JSON = Any
+
+
+@dataclass
+class ItemResult:
+    ok: bool
+    message: str = ""
+    transient: bool = False  # outcome unknown: keep it queued and send again
+
+
+@dataclass
+class CallStats:
+    calls: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+    last_success: datetime | None = None
+
+    def count(self, status: int) -> None:
+        self.calls += 1
+        self.by_status[status] = self.by_status.get(status, 0) + 1
+
+
+class AlephClient:
+    def __init__(
+        self,
+        settings: AlephSettings,
+        retry: RetrySettings | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        seed: int | None = None,
+    ) -> None:
+        retry = retry or RetrySettings()
+        self.settings = settings
+        self._key = settings.api_key.get_secret_value()
+        register_secret(self._key)
+        self.policy = RetryPolicy.from_settings(retry)
+        self.budget = RunBudget(seconds=retry.budget_seconds)
+        self.pacer = Pacer(
+            low_remaining=retry.low_remaining,
+            fallback_per_minute=retry.fallback_per_minute,
+            sleep=sleep,
+            clock=clock,
+        )
+        self.stats = CallStats()
+        self._sleep = sleep
+        self._rng = random.Random(seed)
+        self.products_cap = settings.batch_size
+        self.last_status = 0
+        self._http = httpx.Client(
+            base_url=str(settings.base_url).rstrip("/"),
+            timeout=settings.timeout_seconds,
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+        )
+
+    def new_run(self) -> None:
+        """A fresh retry budget (``run`` mode reuses the client, and its pacing, across passes)."""
+        self.budget = RunBudget(seconds=self.budget.seconds)
+
+    def __enter__(self) -> AlephClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"AlephClient(base_url={self.settings.base_url!s}, account={self.settings.account_id})"
+        )
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    def accounts(self) -> list[Account]:
+        page = Page.model_validate(self._call("GET", "/v2/accounts"))
+        return [Account.model_validate(row) for row in page.results]
+
+    def price_lists(self) -> list[PriceList]:
+        path = f"/v2/accounts/{self.settings.account_id}/pricelists"
+        body = self._call("GET", path, endpoint="GET /v2/accounts/{id}/pricelists")
+        rows = body if isinstance(body, list) else Page.model_validate(body).results
+        return [PriceList.model_validate(row) for row in rows]
+
+    def iter_catalog(self) -> Iterator[CatalogProduct]:
+        """Every catalog product, paged at the page cap (a 206 tells us the real cap)."""
+        for row in self._pages("GET", "/v2/products", self.settings.products_page_size, {}):
+            yield CatalogProduct.model_validate(row)
+
+    def iter_orders(self, params: dict[str, str]) -> Iterator[dict[str, Any]]:
+        yield from self._pages("GET", "/v2/orders", self.settings.orders_page_size, params)
+
+    def orders_page(self, params: dict[str, str], offset: int = 0) -> Page:
+        query = {**params, "offset": str(offset), "limit": str(self.settings.orders_page_size)}
+        return Page.model_validate(self._call("GET", "/v2/orders", params=query))
+
+    def post_products(self, items: list[ProductUpdate]) -> dict[str, ItemResult]:
+        """Send one batch; results by SKU. A 413 splits the batch and lowers the cap."""
+        if len(items) > self.products_cap:
+            return self._split(items, self.products_cap)
+        params = {}
+        if self.settings.price_list_id is not None:
+            params["priceListId"] = str(self.settings.price_list_id)
+        try:
+            body = self._call(
+                "POST",
+                "/v2/products",
+                params=params,
+                json=[i.body() for i in items],
+                accept={404, 412},
+            )
+        except PayloadTooLarge:
+            if len(items) == 1:
+                raise
+            self.products_cap = max(1, len(items) // 2)
+            log.warning(
+                "Alephee said the batch was too large; sending %d per call", self.products_cap
+            )
+            return self._split(items, self.products_cap)
+        result = ActionResult.model_validate(body or {})
+        if self.last_status in (404, 412) and not result.items:
+            message = _body_message(body) or "Alephee applied none of the items"
+            return {item.sku: ItemResult(False, message) for item in items}
+        return match_products(items, result)
+
+    def _split(self, items: list[ProductUpdate], size: int) -> dict[str, ItemResult]:
+        results: dict[str, ItemResult] = {}
+        for start in range(0, len(items), size):
+            results.update(self.post_products(items[start : start + size]))
+        return results
+
+    def integrate(self, marks: list[IntegrateMark]) -> dict[int, IntegrateResult]:
+        """PUT /v2/orders/integrate; results matched by OrderId (never by position)."""
+        try:
+            body = self._call("PUT", "/v2/orders/integrate", json=[m.body() for m in marks])
+        except PayloadTooLarge:
+            if len(marks) == 1:
+                raise
+            half = len(marks) // 2
+            return {**self.integrate(marks[:half]), **self.integrate(marks[half:])}
+        response = IntegrateResponse.model_validate(body or {})
+        return {
+            r.order_status.order_id: r
+            for r in response.results
+            if r.order_status is not None and r.order_status.order_id is not None
+        }
+
+    # -- transport -------------------------------------------------------------------------
+
+    def _pages(
+        self, method: str, path: str, size: int, params: dict[str, str]
+    ) -> Iterator[dict[str, Any]]:
+        offset = 0
+        while True:
+            query = {**params, "offset": str(offset), "limit": str(size)}
+            page = Page.model_validate(self._call(method, path, params=query))
+            yield from page.results
+            step = page.paging.limit or len(page.results)
+            total = page.paging.total or page.total
+            offset += step
+            if not page.results or step <= 0 or offset >= total:
+                return
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: JSON = None,
+        endpoint: str | None = None,
+        accept: set[int] | None = None,
+    ) -> JSON:
+        name = endpoint or f"{method} {path}"
+        retrying = build_retrying(self.policy, self.budget, sleep=self._sleep, rng=self._rng)
+        try:
+            return retrying(self._attempt, method, path, name, params or {}, json, accept or set())
+        except RetryableError as exc:
+            raise AlephUnavailable(
+                f"Alephee did not accept {name} after retries ({exc}); the pending work is kept "
+                "and goes with the next run"
+            ) from None
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        name: str,
+        params: dict[str, str],
+        body: JSON,
+        accept: set[int],
+    ) -> JSON:
+        query = {**params, "API_KEY": self._key, "accountId": str(self.settings.account_id)}
+        self.pacer.before(name)
+        started = time.monotonic()
+        try:
+            response = self._http.request(method, path, params=query, json=body)
+        except httpx.TimeoutException:
+            raise NetworkError(f"{name}: Alephee did not answer in time") from None
+        except httpx.TransportError as exc:
+            raise NetworkError(f"{name}: network error ({type(exc).__name__})") from None
+        self.pacer.after(name, response.headers)
+        self.stats.count(response.status_code)
+        self.last_status = response.status_code
+        log.debug("%s -> %d in %.2f s", name, response.status_code, time.monotonic() - started)
+        return self._classify(name, response, accept)
+
+    def _classify(self, name: str, response: httpx.Response, accept: set[int]) -> JSON:
+        status = response.status_code
+        if status in (200, 201, 206) or status in accept:
+            try:
+                data = response.json() if response.content else None
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise ServerError(
+                    f"{name}: Alephee sent a reply that is not JSON", status=status
+                ) from None
+            if status < 300:
+                self.stats.last_success = datetime.now(UTC)
+            return data
+        message = _message(response)
+        if status == 429:
+            retry_after = float(response.headers.get("x-ratelimit-retryafter", "0") or 0)
+            raise RateLimited(f"{name}: rate limited by Alephee", retry_after=retry_after)
+        if status in (401, 403):
+            raise AuthError(
+                f"Alephee refused the credentials ({status}: {message}). Check ALEPHEE_API_KEY "
+                "and alephee.account_id; the key must be linked to that account"
+            )
+        if status == 413:
+            raise PayloadTooLarge(f"{name}: too many items in one request")
+        if status >= 500:
+            raise ServerError(f"{name}: Alephee error {status}", status=status)
+        raise RequestRejected(
+            f"{name}: Alephee rejected the request ({status}: {message})", status=status
+        )
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return redact(response.text[:200])
+    return _body_message(data) or redact(str(data)[:200])
+
+
+def _body_message(data: JSON) -> str:
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key.lower() == "message":
+                return redact(str(value))
+    return ""
+
+
+def match_products(items: list[ProductUpdate], result: ActionResult) -> dict[str, ItemResult]:
+    """Per-SKU outcome from an ActionResult. Items not listed are Ok (Alephee lists non-Ok only).
+
+    An error we cannot tie to a SKU makes the whole batch unknown (nothing acknowledged), so a
+    value is never recorded as accepted unless Alephee clearly accepted it.
+    """
+    outcomes = {item.sku: ItemResult(ok=True) for item in items}
+    by_fold = {sku.casefold(): sku for sku in outcomes}
+    for entry in result.items:
+        if entry.level != 0:
+            continue
+        sku = (
+            entry.key_value
+            if entry.key_value in outcomes
+            else by_fold.get(entry.key_value.casefold())
+        )
+        if sku is None:
+            log.warning("Alephee reported an error for an unknown SKU; the batch is retried later")
+            return {s: ItemResult(False, "unclear result", transient=True) for s in outcomes}
+        outcomes[sku] = ItemResult(ok=False, message=entry.text)
+    return outcomes

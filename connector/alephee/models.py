@@ -1,0 +1,167 @@
+"""Pydantic models of the Alephee API v2 payloads the connector uses.
+
+Alephee's casing drifts (``Marketplace`` vs ``MarketPlace``, ``SKU`` vs ``Sku``), so every model
+reads JSON keys case-insensitively; requests are sent in the documented PascalCase.
+Unknown fields are kept out (``extra="ignore"``): we read only what the integration needs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+def _fold(cls: type[BaseModel], data: Any) -> Any:
+    if not isinstance(data, dict):
+        return data
+    lookup: dict[str, str] = {}
+    for name, field in cls.model_fields.items():
+        lookup[name.lower()] = field.alias or name
+        if field.alias:
+            lookup[field.alias.lower()] = field.alias
+    return {lookup.get(str(key).lower(), key): value for key, value in data.items()}
+
+
+class ApiModel(BaseModel):
+    """Base: case-insensitive keys in, PascalCase aliases out."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _case_insensitive(cls, data: Any) -> Any:
+        return _fold(cls, data)
+
+
+class Paging(ApiModel):
+    limit: int = Field(0, alias="Limit")
+    offset: int = Field(0, alias="Offset")
+    total: int = Field(0, alias="Total")
+
+
+class Account(ApiModel):
+    id: int = Field(alias="Id")
+    name: str | None = Field(None, alias="Name")
+    business_name: str | None = Field(None, alias="BusinessName")
+
+
+class PriceList(ApiModel):
+    id: int = Field(alias="Id")
+    name: str | None = Field(None, alias="Name")
+
+
+class NamedRef(ApiModel):
+    """Both enum shapes: ``{Id, Name}`` and ``{Key, Value}``."""
+
+    id: int | str | None = Field(None, alias="Id")
+    name: str | None = Field(None, alias="Name")
+    key: int | str | None = Field(None, alias="Key")
+    value: str | None = Field(None, alias="Value")
+
+
+class Identification(ApiModel):
+    id: int | None = Field(None, alias="Id")
+    sku: str = Field(alias="SKU")
+    own_code: str | None = Field(None, alias="OwnCode")
+    brand: NamedRef | None = Field(None, alias="Brand")
+    name: str | None = Field(None, alias="Name")
+
+
+class CatalogProduct(ApiModel):
+    identification: Identification = Field(alias="Identification")
+
+
+class ProductStock(ApiModel):
+    quantity: int | None = Field(None, alias="Quantity")
+
+
+class ProductPrice(ApiModel):
+    price: float | None = Field(None, alias="Price")
+    price_with_taxes: float | None = Field(None, alias="PriceWithTaxes")
+    suggested_retail_price: float | None = Field(None, alias="SuggestedRetailPrice")
+    cost: float | None = Field(None, alias="Cost")
+
+
+class ProductUpdate(ApiModel):
+    """One item of POST /v2/products. Stock is always absolute (``Quantity``, never Movement)."""
+
+    sku: str = Field(alias="SKU")
+    brand: str | None = Field(None, alias="Brand")
+    stock: ProductStock | None = Field(None, alias="Stock")
+    price: ProductPrice | None = Field(None, alias="Price")
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+class Message(ApiModel):
+    level: NamedRef | None = Field(None, alias="Level")
+    code: int | None = Field(None, alias="Code")
+    message: str = Field("", alias="Message")
+
+
+class ResultItem(ApiModel):
+    key_value: str = Field("", alias="KeyValue")
+    validation_level: NamedRef | None = Field(None, alias="ValidationLevel")
+    messages: list[Message] = Field(default_factory=list, alias="Messages")
+
+    @property
+    def level(self) -> int:
+        ref = self.validation_level
+        raw = ref.id if ref and ref.id is not None else (ref.key if ref else 99)
+        return int(raw) if raw is not None else 99
+
+    @property
+    def text(self) -> str:
+        return "; ".join(m.message for m in self.messages if m.message) or "rejected by Alephee"
+
+
+class ActionResult(ApiModel):
+    items: list[ResultItem] = Field(default_factory=list, alias="Items")
+
+
+class IntegrateMark(ApiModel):
+    order_id: int = Field(alias="OrderId")
+    own_order_id: str = Field(alias="OwnOrderId")
+    integrated: bool = Field(True, alias="Integrated")
+    erp_status: str = Field("", alias="ErpStatus")
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")
+
+
+class IntegrateEcho(ApiModel):
+    order_id: int | None = Field(None, alias="OrderId")
+
+
+class IntegrateResult(ApiModel):
+    status: str = Field("", alias="Status")
+    message: str = Field("", alias="Message")
+    order_status: IntegrateEcho | None = Field(None, alias="OrderStatus")
+
+
+class IntegrateResponse(ApiModel):
+    results: list[IntegrateResult] = Field(default_factory=list, alias="Results")
+
+
+class OrderHead(ApiModel):
+    """The few header fields the cycles decide on; the raw dict goes to the mapping."""
+
+    id: int = Field(alias="Id")
+    is_complete_pack_order: bool | None = Field(None, alias="IsCompletePackOrder")
+    is_cancelled: bool | None = Field(None, alias="IsCancelled")
+    status: NamedRef | None = Field(None, alias="Status")
+    status_type: NamedRef | None = Field(None, alias="StatusType")
+    last_updated: str | None = Field(None, alias="LastUpdated")
+
+    @property
+    def cancelled(self) -> bool:
+        key = self.status_type.key if self.status_type else None
+        return bool(self.is_cancelled) or key in (99, "99")
+
+
+class Page(ApiModel):
+    paging: Paging = Field(default_factory=Paging, alias="Paging")
+    total: int = Field(0, alias="Total")
+    results: list[dict[str, Any]] = Field(default_factory=list, alias="Results")

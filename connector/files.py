@@ -1,0 +1,80 @@
+"""One inbox file through the stock and price pipeline: mapping -> read -> ingest -> report.
+
+This is the intake's processing callback. It raises ``BadInputFile`` for a file that cannot be
+used at all (the intake moves it to failed/ with the reason); a bad row only becomes a line in
+the rejects report.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from connector.config import Config
+from connector.errors import BadInputFile
+from connector.mapping import ProductMapping, match_mapping
+from connector.readers import read_export
+from connector.rejects import write_rejects
+from connector.sync import IngestReport, ingest
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FileResult:
+    name: str
+    report: IngestReport
+    rejects_file: Path | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def process_file(
+    conn: sqlite3.Connection,
+    config: Config,
+    mappings: list[ProductMapping],
+    path: Path,
+    *,
+    as_of: datetime,
+    now: datetime,
+    dry_run: bool = False,
+) -> FileResult:
+    mapping = match_mapping(path, mappings)
+    if mapping is None:
+        raise BadInputFile(
+            f"no mapping in {config.folders.mappings} matches the file name {path.name!r}",
+            hint="add the name pattern to the 'files' list of a mapping, then drop the file again",
+        )
+    export = read_export(path, mapping)
+    report = ingest(conn, export, as_of=as_of, now=now, schedule=config.schedule, dry_run=dry_run)
+    result = FileResult(name=path.name, report=report)
+    if report.rejects and not dry_run:
+        result.rejects_file = write_rejects(config.folders.outbox, export, report.rejects, now)
+        log.warning(
+            "%s: %d rows rejected, see %s", path.name, len(report.rejects), result.rejects_file.name
+        )
+    result.counts = {
+        "rows": report.rows,
+        "rejected": report.rejected,
+        "not_in_catalog": report.not_in_catalog,
+        "queued": sum(report.queued.values()),
+        "deferred": report.deferred,
+        "stale": report.stale,
+    }
+    log.info("%s: %s", path.name, ", ".join(f"{k} {v}" for k, v in result.counts.items()))
+    return result
+
+
+def describe(result: FileResult) -> str:
+    """One human line in the spirit of csv-diff, for the dry run."""
+    report = result.report
+    parts = [f"{report.rows:,} rows"]
+    for changes in report.changes:
+        parts.append(f"{report.queued.get(changes.group, 0):,} {changes.group} changes")
+    if report.deferred:
+        parts.append(f"{report.deferred:,} deferred to the night slot")
+    parts.append(f"{report.not_in_catalog:,} not in catalog")
+    parts.append(f"{report.rejected - report.not_in_catalog:,} rejected rows")
+    return ", ".join(parts)

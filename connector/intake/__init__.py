@@ -1,0 +1,20 @@
+"""File intake: discovery, readiness, the file ledger, archive/failed moves and the watcher."""
+
+from connector.intake.core import Claim, Handler, Intake, Outcome
+from connector.intake.crashpoints import crashpoint
+from connector.intake.ledger import Ledger, LedgerEntry
+from connector.intake.scan import Candidate
+from connector.intake.watcher import Watcher, choose_observer
+
+__all__ = [
+    "Candidate",
+    "Claim",
+    "Handler",
+    "Intake",
+    "Ledger",
+    "LedgerEntry",
+    "Outcome",
+    "Watcher",
+    "choose_observer",
+    "crashpoint",
+]

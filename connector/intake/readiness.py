@@ -1,0 +1,141 @@
+"""Readiness: is the ERP done writing this file?
+
+No single test is reliable (notes/file-intake.md, pitfall 1), so a file must pass all of them:
+old enough since its last change; size and modification time unchanged over ``stable_checks``
+checks spaced ``check_interval_seconds`` apart (remembered between scans, in memory); it opens
+for reading (a Windows sharing violation means "still being written"); an ``.xlsx`` is a whole
+zip; and, when ``done_marker`` is on, ``name.done`` or ``name.ok`` sits beside it. An empty
+file or a broken ``.xlsx`` waits ``incomplete_grace`` seconds, then is passed on so the reader
+fails it with a clear reason instead of waiting for ever.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from connector.config import IntakeSettings
+from connector.intake.scan import Candidate, marker_paths
+
+ZIP_SUFFIXES = (".xlsx", ".xlsm")
+SHARING_VIOLATIONS = (32, 33)  # ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
+DEFAULT_INCOMPLETE_GRACE = 300.0
+
+
+@dataclass
+class _Sighting:
+    size: int
+    mtime_ns: int
+    since: float  # when this size and time were first seen
+    last_check: float
+    stable: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ready: bool
+    reason: str = ""
+
+
+class Readiness:
+    """Remembers what each inbox file looked like, so a watcher's scans add up to the checks."""
+
+    def __init__(
+        self, settings: IntakeSettings, *, incomplete_grace: float = DEFAULT_INCOMPLETE_GRACE
+    ) -> None:
+        self.settings = settings
+        self.incomplete_grace = max(incomplete_grace, settings.min_age_seconds)
+        self._seen: dict[Path, _Sighting] = {}
+
+    def check(self, candidate: Candidate, now: float) -> Verdict:
+        sighting = self._observe(candidate, now)
+        verdict = self._judge(candidate, sighting, now)
+        sighting.reason = verdict.reason
+        return verdict
+
+    def forget_except(self, present: set[Path]) -> None:
+        """Drop files no longer listed (processed, renamed, removed)."""
+        for path in set(self._seen) - present:
+            del self._seen[path]
+
+    def forget(self, path: Path) -> None:
+        self._seen.pop(path, None)
+
+    def waiting(self) -> dict[Path, str]:
+        """Files seen but not ready yet, with the reason in plain words."""
+        return {path: seen.reason for path, seen in self._seen.items() if seen.reason}
+
+    def _observe(self, candidate: Candidate, now: float) -> _Sighting:
+        seen = self._seen.get(candidate.path)
+        if seen is None or (seen.size, seen.mtime_ns) != (candidate.size, candidate.mtime_ns):
+            seen = _Sighting(candidate.size, candidate.mtime_ns, since=now, last_check=now)
+            self._seen[candidate.path] = seen
+        elif now - seen.last_check >= 0.9 * self.settings.check_interval_seconds:
+            # Only checks spaced by the interval count: a burst of events proves nothing.
+            seen.stable += 1
+            seen.last_check = now
+        return seen
+
+    def _judge(self, candidate: Candidate, seen: _Sighting, now: float) -> Verdict:
+        age = _age(seen, now)
+        settings = self.settings
+        if age < settings.min_age_seconds:
+            return Verdict(
+                False,
+                f"changed {age:.0f} s ago; waits until it is {settings.min_age_seconds:g} s old",
+            )
+        if seen.stable < settings.stable_checks:
+            return Verdict(False, "checking that its size and time have stopped changing")
+        if settings.done_marker and not any(p.exists() for p in marker_paths(candidate.path)):
+            name = candidate.path.name
+            return Verdict(False, f"waiting for its done marker {name}.done or {name}.ok")
+        locked = _open_problem(candidate.path)
+        if locked:
+            return Verdict(False, locked)
+        incomplete = _incomplete(candidate)
+        # Counted from our own sightings: a copy that keeps the source's old time is still young.
+        if incomplete and now - seen.since < self.incomplete_grace:
+            return Verdict(
+                False,
+                f"{incomplete}; waits up to {self.incomplete_grace:g} s for the ERP to finish it",
+            )
+        return Verdict(True)
+
+
+def _age(seen: _Sighting, now: float) -> float:
+    """Seconds since the last change: the file's own time, or how long it has looked the same.
+
+    A file server's clock may run ahead of ours; a time in the future counts as "just now".
+    """
+    by_mtime = now - seen.mtime_ns / 1e9
+    by_sighting = now - seen.since
+    return max(by_sighting, by_mtime) if by_mtime >= 0 else by_sighting
+
+
+def _open_problem(path: Path) -> str:
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except PermissionError as exc:
+        if getattr(exc, "winerror", None) in SHARING_VIOLATIONS:
+            return "open in another program (the ERP may still be writing it)"
+        return "cannot be opened for reading yet (permission denied)"
+    except OSError as exc:
+        return f"cannot be opened for reading yet ({exc.strerror or exc})"
+    return ""
+
+
+def _incomplete(candidate: Candidate) -> str:
+    if candidate.size == 0:
+        return "the file is empty"
+    if candidate.path.suffix.lower() not in ZIP_SUFFIXES:
+        return ""
+    try:
+        # Opening reads the central directory, written last: a half-copied workbook fails here.
+        with zipfile.ZipFile(candidate.path) as archive:
+            archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return "the workbook is not a complete .xlsx (zip) file yet"
+    return ""

@@ -1,0 +1,113 @@
+"""One cycle's outbox files, published so that a crash never writes an order twice.
+
+Order of the steps: (1) reserve final names and record every order as ``planned`` with its
+file and line, in one transaction; (2) publish the files (atomic, exact reserved names; the
+lines file before the orders file, whose existence is the commit point); (3) mark them
+``written``. ``orders_ledger.recover`` settles a crash between (1) and (3) by looking for the
+reserved file names.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from connector import orders_ledger as ledger
+from connector.alephee.models import OrderHead
+from connector.config import Config
+from connector.db import atomic
+from connector.fsutil import publish
+from connector.intake.crashpoints import crashpoint
+from connector.order_mapping import OrderMapping
+from connector.order_rows import cancellation_rows, order_line_rows, order_rows
+from connector.outbox import sylk_safe, write_csv
+from connector.outbox_cells import Cell
+from connector.outbox_xlsx import write_xlsx
+from connector.slots import iso
+
+Rows = list[Sequence[Cell]]
+
+
+@dataclass
+class OrderBatch:
+    mapping: OrderMapping
+    config: Config
+    orders: Rows = field(default_factory=list)
+    lines: Rows = field(default_factory=list)
+    cancellations: Rows = field(default_factory=list)
+    order_entries: list[tuple[int, str, int, bool]] = field(default_factory=list)
+    cancel_entries: list[tuple[int, int, int]] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.orders or self.cancellations or self.order_entries)
+
+    @property
+    def order_count(self) -> int:
+        return sum(1 for entry in self.order_entries if not entry[3])
+
+    @property
+    def cancelled_count(self) -> int:
+        return len({entry[0] for entry in self.cancel_entries})
+
+    def add_order(self, raw: dict[str, Any], head: OrderHead, own: str) -> None:
+        tz = self.config.schedule.zone
+        if head.cancelled:
+            # Already cancelled when it arrives: it goes to the cancellations file only.
+            line = len(self.cancellations) + 2
+            self.cancellations.extend(cancellation_rows(raw, self.mapping, tz=tz))
+            self.order_entries.append((head.id, own, line, True))
+            self.cancel_entries.append((head.id, 0, line))
+            return
+        self.order_entries.append((head.id, own, len(self.orders) + 2, False))
+        self.orders.extend(order_rows(raw, self.mapping, tz=tz))
+        self.lines.extend(order_line_rows(raw, self.mapping, tz=tz))
+
+    def add_cancellation(
+        self, order_id: int, item_id: int, rows: Rows, extra_items: set[int] | None = None
+    ) -> None:
+        line = len(self.cancellations) + 2
+        self.cancellations.extend(rows)
+        for item in sorted(extra_items or {item_id}):
+            self.cancel_entries.append((order_id, item, line))
+
+
+def publish_batch(
+    conn: sqlite3.Connection, config: Config, batch: OrderBatch, now: datetime
+) -> None:
+    stamp = now.astimezone(config.schedule.zone).strftime("%Y%m%d-%H%M%S")
+    files: list[tuple[ledger.Planned, list[str], Rows]] = []
+    with atomic(conn):
+        if batch.cancellations:
+            planned = ledger.plan_file(conn, "cancellations", stamp, iso(now))
+            files.append((planned, batch.mapping.cancellations_header, batch.cancellations))
+            ledger.plan_cancellations(conn, planned.file_id, batch.cancel_entries)
+            on_arrival = [e for e in batch.order_entries if e[3]]
+            ledger.plan_orders(conn, planned.file_id, on_arrival)
+        if batch.lines and batch.mapping.lines_header:
+            planned = ledger.plan_file(conn, "order-lines", stamp, iso(now))
+            files.append((planned, batch.mapping.lines_header, batch.lines))
+        if batch.orders:
+            planned = ledger.plan_file(conn, "orders", stamp, iso(now))
+            files.append((planned, batch.mapping.orders_header, batch.orders))
+            ledger.plan_orders(conn, planned.file_id, [e for e in batch.order_entries if not e[3]])
+    for planned, header, rows in files:
+        _write(config, planned.name, header, rows)
+        crashpoint("orders.after_write")
+    for planned, _, _ in files:
+        ledger.confirm_file(conn, planned.file_id, iso(now))
+
+
+def _write(config: Config, name: str, header: list[str], rows: Rows) -> None:
+    header = sylk_safe(header)
+    folder = config.folders.outbox
+    if config.outbox.format == "xlsx":
+        kind = name.split("-2", 1)[0]
+        publish(folder, f"{name}.xlsx", lambda handle: write_xlsx(handle, kind, header, rows))
+    else:
+        publish(
+            folder, f"{name}.csv", lambda handle: write_csv(handle, header, rows, config.outbox)
+        )

@@ -1,0 +1,108 @@
+"""The last accepted state per SKU: what Alephee acknowledged, field by field.
+
+A value lands here only after Alephee acknowledged that item (rule 1). Each group (stock,
+price) also keeps the ``as_of`` of the export it came from, so an older export that arrives late
+cannot overwrite newer values. Values Alephee rejected are remembered in ``refused`` so they are
+reported once and not sent again until the ERP changes them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from connector.db import migrate
+from connector.diff import ALL_FIELDS, GROUP_FIELDS, column
+
+VALUE_COLUMNS = [column(f) for f in ALL_FIELDS]
+
+
+def init(conn: sqlite3.Connection) -> None:
+    cols = ", ".join(f"{c} INTEGER" for c in VALUE_COLUMNS)
+    migrate(
+        conn,
+        "snapshot_v1",
+        [
+            f"CREATE TABLE accepted (sku TEXT PRIMARY KEY, {cols}, stock_as_of TEXT, "
+            "price_as_of TEXT, updated_at TEXT)",
+            "CREATE TABLE refused (sku TEXT NOT NULL, grp TEXT NOT NULL, signature TEXT NOT "
+            "NULL, message TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (sku, grp))",
+        ],
+    )
+
+
+def load(conn: sqlite3.Connection) -> pd.DataFrame:
+    """The accepted state as a table (sku plus value columns, nullable integers)."""
+    frame = pd.read_sql_query(
+        f"SELECT sku, {', '.join(VALUE_COLUMNS)}, stock_as_of, price_as_of FROM accepted", conn
+    )
+    for col in VALUE_COLUMNS:
+        frame[col] = frame[col].astype("Int64")
+    frame["sku"] = frame["sku"].astype(str)
+    return frame
+
+
+def signature(values: Mapping[str, Any], group: str) -> str:
+    """A stable text of a group's values, to recognise "the same value again"."""
+    parts = []
+    for field in GROUP_FIELDS[group]:
+        value = values.get(column(field))
+        parts.append("" if value is None or pd.isna(value) else str(int(value)))
+    return "|".join(parts)
+
+
+def accept(
+    conn: sqlite3.Connection, sku: str, group: str, values: Mapping[str, Any], as_of: str, now: str
+) -> None:
+    """Record an acknowledged group of values (call inside ``atomic``)."""
+    cols = [column(f) for f in GROUP_FIELDS[group] if values.get(column(f)) is not None]
+    as_of_col = f"{group}_as_of"
+    assignments = ", ".join(f"{c} = excluded.{c}" for c in [*cols, as_of_col, "updated_at"])
+    names = ", ".join(["sku", *cols, as_of_col, "updated_at"])
+    marks = ", ".join("?" * (len(cols) + 3))
+    conn.execute(
+        f"INSERT INTO accepted ({names}) VALUES ({marks}) "
+        f"ON CONFLICT(sku) DO UPDATE SET {assignments}",
+        [sku, *(int(values[c]) for c in cols), as_of, now],
+    )
+    conn.execute("DELETE FROM refused WHERE sku = ? AND grp = ?", (sku, group))
+
+
+def refuse(
+    conn: sqlite3.Connection,
+    sku: str,
+    group: str,
+    values: Mapping[str, Any],
+    message: str,
+    now: str,
+) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO refused (sku, grp, signature, message, at) VALUES (?, ?, ?, ?, ?)",
+        (sku, group, signature(values, group), message, now),
+    )
+
+
+def refused(conn: sqlite3.Connection, group: str) -> dict[str, str]:
+    """SKU -> signature of the values Alephee refused for that group."""
+    rows = conn.execute("SELECT sku, signature FROM refused WHERE grp = ?", (group,))
+    return {row["sku"]: row["signature"] for row in rows}
+
+
+def skus_newer_than(accepted: pd.DataFrame, group: str, as_of: str) -> set[str]:
+    """SKUs whose accepted values come from an export newer than ``as_of``."""
+    col = f"{group}_as_of"
+    newer = accepted[accepted[col].notna() & (accepted[col] > as_of)]
+    return set(newer["sku"])
+
+
+def counts(conn: sqlite3.Connection) -> dict[str, int]:
+    row = conn.execute("SELECT COUNT(*) FROM accepted").fetchone()
+    refused_row = conn.execute("SELECT COUNT(*) FROM refused").fetchone()
+    return {"accepted": int(row[0]), "refused": int(refused_row[0])}
+
+
+def as_rows(frame: pd.DataFrame) -> Iterable[dict[str, Any]]:
+    return frame.to_dict("records")

@@ -1,0 +1,256 @@
+"""Stock and price sync: an export becomes queued changes; due changes go to Alephee in batches.
+
+``ingest`` (per file): catalog filter -> diff against the accepted state -> drop stale and
+already-refused values -> enqueue with a due time, in one transaction.
+``send_due`` (per run): due queue rows -> batches of POST /v2/products -> per-SKU results ->
+accepted state and queue updated in one transaction per batch. A crash between the POST and
+that commit re-sends the same absolute values next run: harmless, nothing lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+
+from connector import catalog, pending, snapshot
+from connector.alephee.client import AlephClient, ItemResult
+from connector.alephee.models import ProductPrice, ProductStock, ProductUpdate
+from connector.config import ScheduleSettings
+from connector.db import atomic
+from connector.diff import PRICE, STOCK, Changes, diff
+from connector.errors import RequestRejected
+from connector.intake.crashpoints import crashpoint
+from connector.readers import Export, Reject
+from connector.slots import due_at, iso
+
+log = logging.getLogger(__name__)
+NOT_IN_CATALOG = "not in the Alephee catalog: create the product in Alephee or fix the SKU"
+
+
+@dataclass
+class IngestReport:
+    rows: int = 0
+    rejected: int = 0
+    not_in_catalog: int = 0
+    stale: int = 0
+    refused_again: int = 0
+    queued: dict[str, int] = field(default_factory=dict)
+    deferred: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    changes: list[Changes] = field(default_factory=list)
+
+
+def ingest(
+    conn: sqlite3.Connection,
+    export: Export,
+    *,
+    as_of: datetime,
+    now: datetime,
+    schedule: ScheduleSettings,
+    dry_run: bool = False,
+) -> IngestReport:
+    report = IngestReport(rows=len(export.table) + len(export.rejects))
+    report.rejects = list(export.rejects)
+    table = _only_catalog(conn, export, report)
+    accepted = snapshot.load(conn)
+    report.changes = diff(table, accepted, export.fields)
+    with atomic(conn):
+        for changes in report.changes:
+            rows = _fresh(conn, changes, accepted, iso(as_of), report)
+            rows = _due(rows, changes.group, now, schedule, report)
+            report.queued[changes.group] = len(rows)
+            if not dry_run:
+                pending.enqueue(
+                    conn,
+                    rows,
+                    changes.group,
+                    source=export.path.name,
+                    as_of=iso(as_of),
+                    now=iso(now),
+                )
+        if dry_run:
+            conn.execute("SELECT 1")  # nothing written; the transaction ends empty
+    report.rejected = len(report.rejects)
+    return report
+
+
+def _only_catalog(conn: sqlite3.Connection, export: Export, report: IngestReport) -> pd.DataFrame:
+    table = export.table
+    known = catalog.in_catalog(table, catalog.known(conn))
+    for record in table[~known.to_numpy()][["sku", "line", "sheet"]].to_dict("records"):
+        line, sheet = int(record["line"]), str(record["sheet"] or "")
+        report.rejects.append(
+            Reject(
+                line=line,
+                sheet=sheet,
+                sku=str(record["sku"]),
+                reason=NOT_IN_CATALOG,
+                original=export.original(line, sheet),
+            )
+        )
+    report.not_in_catalog = int((~known).sum())
+    return table[known.to_numpy()]
+
+
+def _fresh(
+    conn: sqlite3.Connection,
+    changes: Changes,
+    accepted: pd.DataFrame,
+    as_of: str,
+    report: IngestReport,
+) -> pd.DataFrame:
+    """Drop values from an export older than what is accepted or queued, and refused values."""
+    rows, group = changes.table, changes.group
+    newer = snapshot.skus_newer_than(accepted, group, as_of)
+    newer |= {
+        r[0]
+        for r in conn.execute("SELECT sku FROM queue WHERE grp = ? AND as_of > ?", (group, as_of))
+    }
+    stale = rows["sku"].isin(newer)
+    report.stale += int(stale.sum())
+    rows = rows[~stale.to_numpy()]
+    refused = snapshot.refused(conn, group)
+    if refused:
+        suspects = rows["sku"].isin(refused.keys())
+        same = pd.Series(False, index=rows.index)
+        for idx, record in rows[suspects.to_numpy()].iterrows():
+            same[idx] = snapshot.signature(record, group) == refused[record["sku"]]
+        report.refused_again += int(same.sum())
+        rows = rows[~same.to_numpy()]
+    return rows
+
+
+def _due(
+    rows: pd.DataFrame, group: str, now: datetime, schedule: ScheduleSettings, report: IngestReport
+) -> pd.DataFrame:
+    rows = rows.copy()
+    later = due_at(group, to_zero=False, moment=now, schedule=schedule)
+    at_once = due_at(group, to_zero=True, moment=now, schedule=schedule)
+    to_zero = rows["quantity"].eq(0).fillna(False) if group == STOCK else None
+    if to_zero is not None:
+        rows["due_at"] = [at_once if z else later for z in to_zero]
+        rows["reason"] = ["stock to 0" if z else "stock change" for z in to_zero]
+    else:
+        rows["due_at"] = later
+        rows["reason"] = "price change"
+    report.deferred += int((rows["due_at"] > iso(now)).sum())
+    return rows
+
+
+# -- sending -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    accepted: int = 0
+    refused: list[tuple[pending.Queued, str]] = field(default_factory=list)
+    retry_later: int = 0
+    calls: int = 0
+
+
+def send_due(
+    conn: sqlite3.Connection,
+    client: AlephClient,
+    now: datetime,
+    *,
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+) -> SendReport:
+    """Send every due change; stops (raising) only on a StopError, keeping the rest queued."""
+    report = SendReport()
+    items = pending.due(conn, iso(now))
+    for batch in _batches(_by_sku(items), batch_size):
+        _send_batch(conn, client, batch, now, report)
+        if progress:
+            progress(sum(len(group) for group in batch))
+    return report
+
+
+def _by_sku(items: list[pending.Queued]) -> list[list[pending.Queued]]:
+    grouped: dict[str, list[pending.Queued]] = {}
+    for item in items:
+        grouped.setdefault(item.sku, []).append(item)
+    return list(grouped.values())
+
+
+def _batches(groups: list[list[pending.Queued]], size: int) -> Iterator[list[list[pending.Queued]]]:
+    for start in range(0, len(groups), size):
+        yield groups[start : start + size]
+
+
+def _send_batch(
+    conn: sqlite3.Connection,
+    client: AlephClient,
+    batch: list[list[pending.Queued]],
+    now: datetime,
+    report: SendReport,
+) -> None:
+    updates = [product_update(group) for group in batch]
+    before = client.stats.calls
+    try:
+        results = client.post_products(updates)
+    except RequestRejected as exc:
+        if len(batch) > 1:  # isolate the item Alephee dislikes instead of refusing them all
+            half = len(batch) // 2
+            _send_batch(conn, client, batch[:half], now, report)
+            _send_batch(conn, client, batch[half:], now, report)
+            return
+        results = {updates[0].sku: ItemResult(False, str(exc))}
+    report.calls += client.stats.calls - before
+    report.sent += len(updates)
+    crashpoint("sync.after_post")
+    with atomic(conn):
+        for group in batch:
+            for item in group:
+                _record(conn, item, results[item.sku], now, report)
+    crashpoint("sync.after_commit")
+
+
+def _record(
+    conn: sqlite3.Connection,
+    item: pending.Queued,
+    result: ItemResult,
+    now: datetime,
+    report: SendReport,
+) -> None:
+    stamp = iso(now)
+    if result.transient:
+        pending.failed_attempt(conn, item, result.message)
+        report.retry_later += 1
+        return
+    if result.ok:
+        snapshot.accept(conn, item.sku, item.group, item.values, item.as_of, stamp)
+        report.accepted += 1
+    else:
+        snapshot.refuse(conn, item.sku, item.group, item.values, result.message, stamp)
+        report.refused.append((item, result.message))
+    if pending.matches(conn, item):
+        pending.remove(conn, item)
+
+
+def product_update(group: list[pending.Queued]) -> ProductUpdate:
+    """One POST item for a SKU: absolute stock (never Movement) and/or its price fields."""
+    stock = price = None
+    brand = next((item.brand for item in group if item.brand), None)
+    for item in group:
+        if item.group == STOCK:
+            stock = ProductStock(Quantity=item.values["quantity"])
+        elif item.group == PRICE:
+            price = ProductPrice(**{_alias(k): v / 10_000 for k, v in item.values.items()})
+    return ProductUpdate(SKU=group[0].sku, Brand=brand, Stock=stock, Price=price)
+
+
+def _alias(col: str) -> str:
+    names = {
+        "price_e4": "Price",
+        "price_with_taxes_e4": "PriceWithTaxes",
+        "suggested_retail_price_e4": "SuggestedRetailPrice",
+        "cost_e4": "Cost",
+    }
+    return names[col]

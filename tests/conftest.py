@@ -1,0 +1,88 @@
+"""Shared fixtures: a clean environment, a canary API key, the sandbox, a workspace."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+CANARY_KEY = "CANARY-7f3a9c1e-KEY-d41d8cd98f00"
+ACCOUNT = 1001
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's ALEPHEE_* variables or a proxy."""
+    for name in list(os.environ):
+        if name.startswith("ALEPHEE_") or name.lower().endswith("_proxy") or name == "CONNECTOR_CRASH_AT":
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def debug_logging(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every logger at DEBUG, so the canary check sees everything that could leak."""
+    caplog.set_level(logging.DEBUG)
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    yield
+    for record in caplog.records:
+        text = record.getMessage()
+        assert CANARY_KEY not in text, f"API key leaked into a log record: {record.name}"
+
+
+def write_config(folder: Path, base_url: str, *, key: str = CANARY_KEY, extra: str = "") -> Path:
+    """A connector.toml for tests: fast intake, sandbox URL, the canary key."""
+    path = folder / "connector.toml"
+    path.write_text(
+        f"""
+[alephee]
+base_url = "{base_url}"
+api_key = "{key}"
+account_id = {ACCOUNT}
+
+[retry]
+base_seconds = 0.01
+max_wait_seconds = 0.05
+budget_seconds = 30
+
+[intake]
+min_age_seconds = 0
+stable_checks = 1
+check_interval_seconds = 0.05
+{extra}
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _files_with_canary(root: Path) -> list[Path]:
+    needle = CANARY_KEY.encode()
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink() and path.stat().st_size < 200_000_000:
+            with open(path, "rb") as handle:
+                if needle in handle.read():
+                    found.append(path)
+    return found
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After every test: no file written anywhere under the test temp folders holds the key.
+
+    conftest writes the key into test connector.toml files on purpose (that is where an operator
+    may put it), so those are the only files allowed to hold it.
+    """
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    root = factory.getbasetemp()
+    leaks = [p for p in _files_with_canary(root) if p.name != "connector.toml"]
+    if leaks:
+        session.exitstatus = 1
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"API KEY LEAKED into files: {leaks[:10]}", red=True)
