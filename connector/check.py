@@ -49,7 +49,9 @@ def run_check(config_path: Path | None, file: Path | None, say: Say) -> int:
     mappings = _mappings(config, findings)
     _folders(config, findings)
     _alephee(config, findings)
-    for path in [file] if file else sorted(p for p in config.folders.inbox.glob("*") if p.is_file()):
+    for path in (
+        [file] if file else sorted(p for p in config.folders.inbox.glob("*") if p.is_file())
+    ):
         _sample(path, mappings, findings)
     say("All good." if not findings.problems else f"{findings.problems} problem(s) to fix.")
     return 0 if not findings.problems else EXIT_CONFIG
@@ -80,8 +82,9 @@ def _folders(config: Config, findings: Findings) -> None:
     for name in ("inbox", "outbox", "state", "archive", "failed"):
         path: Path = getattr(folders, name)
         if not path.is_dir():
-            findings.problem(f"folder {name} ({path}) does not exist: create it or fix "
-                             f"folders.{name}")
+            findings.problem(
+                f"folder {name} ({path}) does not exist: create it or fix folders.{name}"
+            )
             continue
         probe = path / f".connector-check-{uuid.uuid4().hex}"
         try:
@@ -89,22 +92,29 @@ def _folders(config: Config, findings: Findings) -> None:
             probe.unlink()
             findings.ok(f"folder {name} {path} is writable")
         except OSError as exc:
-            findings.problem(f"folder {name} ({path}) is not writable ({exc.strerror}): give the "
-                             "connector's user write access")
+            findings.problem(
+                f"folder {name} ({path}) is not writable ({exc.strerror}): give the "
+                "connector's user write access"
+            )
     if folders.state.is_dir() and choose_observer(folders.state) == "polling":
-        findings.problem(f"the state folder {folders.state} is on a network share: SQLite needs "
-                         "a local disk; set folders.state to a local path")
+        findings.problem(
+            f"the state folder {folders.state} is on a network share: SQLite needs "
+            "a local disk; set folders.state to a local path"
+        )
 
 
 def _alephee(config: Config, findings: Findings) -> None:
     try:
-        with AlephClient(config.alephee, config.retry.model_copy(update={"max_attempts": 2})
-                         ) as client:
+        with AlephClient(
+            config.alephee, config.retry.model_copy(update={"max_attempts": 2})
+        ) as client:
             accounts = client.accounts()
             ids = {account.id for account in accounts}
             if ids and config.alephee.account_id not in ids:
-                findings.problem(f"account {config.alephee.account_id} is not among the accounts "
-                                 f"of this key ({sorted(ids)}): fix alephee.account_id")
+                findings.problem(
+                    f"account {config.alephee.account_id} is not among the accounts "
+                    f"of this key ({sorted(ids)}): fix alephee.account_id"
+                )
             else:
                 findings.ok(f"Alephee accepts the key for account {config.alephee.account_id}")
             if config.alephee.price_list_id is not None:
@@ -112,8 +122,10 @@ def _alephee(config: Config, findings: Findings) -> None:
                 if config.alephee.price_list_id in lists:
                     findings.ok(f"price list {config.alephee.price_list_id} exists")
                 else:
-                    findings.problem(f"price list {config.alephee.price_list_id} does not exist "
-                                     f"(the account has {sorted(lists)}): fix price_list_id")
+                    findings.problem(
+                        f"price list {config.alephee.price_list_id} does not exist "
+                        f"(the account has {sorted(lists)}): fix price_list_id"
+                    )
     except ConnectorError as exc:
         findings.problem(f"Alephee: {exc}")
 
@@ -121,19 +133,24 @@ def _alephee(config: Config, findings: Findings) -> None:
 def _sample(path: Path, mappings: list[ProductMapping], findings: Findings) -> None:
     mapping = match_mapping(path, mappings)
     if mapping is None:
-        findings.problem(f"{path.name}: no mapping matches this file name: add it to the "
-                         "'files' patterns of a mapping")
+        findings.problem(
+            f"{path.name}: no mapping matches this file name: add it to the "
+            "'files' patterns of a mapping"
+        )
         return
     try:
         export = read_export(path, mapping)
     except ConnectorError as exc:
         findings.problem(f"{path.name}: {exc}")
         return
-    findings.ok(f"{path.name}: mapping {mapping.name!r}, {len(export.table)} good rows, "
-                f"{len(export.rejects)} rejected")
+    findings.ok(
+        f"{path.name}: mapping {mapping.name!r}, {len(export.table)} good rows, "
+        f"{len(export.rejects)} rejected"
+    )
     for record in export.table.head(SAMPLE_ROWS).to_dict("records"):
         values = ", ".join(
-            f"{k}={_show(k, v)}" for k, v in record.items()
+            f"{k}={_show(k, v)}"
+            for k, v in record.items()
             if k not in ("line", "sheet") and v is not None and str(v) not in ("<NA>", "nan", "")
         )
         findings.say(f"           line {record['line']}: {values}")

@@ -52,12 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
         "Alephee, orders and cancellations from Alephee to outbox/.",
     )
     parser.add_argument("--version", action="version", version=f"connector {__version__}")
-    parser.add_argument("--config", type=Path, help="path of connector.toml (default: ./connector.toml)")
+    parser.add_argument(
+        "--config", type=Path, help="path of connector.toml (default: ./connector.toml)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (DEBUG)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("init", help="write a commented connector.toml, folders and example mappings")
-    p.add_argument("dir", nargs="?", type=Path, default=Path("."), help="where (default: here)")
+    p = sub.add_parser(
+        "init", help="write a commented connector.toml, folders and example mappings"
+    )
+    p.add_argument("dir", nargs="?", type=Path, default=Path(), help="where (default: here)")
     p.add_argument("--force", action="store_true", help="overwrite an existing connector.toml")
 
     for name, text in (
@@ -65,14 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
         ("run", "keep running: watch the inbox and run the order cycles on their schedule"),
     ):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--refresh-catalog", action="store_true",
-                       help="download the Alephee catalog now, even if the cached one is fresh")
+        p.add_argument(
+            "--refresh-catalog",
+            action="store_true",
+            help="download the Alephee catalog now, even if the cached one is fresh",
+        )
         p.add_argument("--no-orders", action="store_true", help="skip the order cycles")
-        p.add_argument("--cycles-now", action="store_true",
-                       help="run the order cycles now, even if they ran recently")
+        p.add_argument(
+            "--cycles-now",
+            action="store_true",
+            help="run the order cycles now, even if they ran recently",
+        )
         if name == "once":
-            p.add_argument("--dry-run", action="store_true",
-                           help="show what would be sent and written; send and move nothing")
+            p.add_argument(
+                "--dry-run",
+                action="store_true",
+                help="show what would be sent and written; send and move nothing",
+            )
 
     p = sub.add_parser("status", help="what is queued, deferred, failed; last runs; API health")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -86,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--orders", type=int, default=25, help="pending orders to load")
 
     p = sub.add_parser("demo", help="the whole loop on bundled sample files against the sandbox")
-    p.add_argument("--workdir", type=Path, help="keep the demo workspace here (default: a temp dir)")
+    p.add_argument(
+        "--workdir", type=Path, help="keep the demo workspace here (default: a temp dir)"
+    )
     return parser
 
 
@@ -130,8 +145,10 @@ def cmd_once(args: argparse.Namespace) -> int:
 
     config = _config(args)
     options = Options(
-        dry_run=getattr(args, "dry_run", False), refresh_catalog=args.refresh_catalog,
-        orders=not args.no_orders, force_cycles=args.cycles_now,
+        dry_run=getattr(args, "dry_run", False),
+        refresh_catalog=args.refresh_catalog,
+        orders=not args.no_orders,
+        force_cycles=args.cycles_now,
     )
     code, summary = once(config, options)
     for line in options.plan:
@@ -148,8 +165,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = _config(args)
     stop = StopFlag()
     stop.install()
-    options = Options(refresh_catalog=args.refresh_catalog, orders=not args.no_orders,
-                      force_cycles=args.cycles_now)
+    options = Options(
+        refresh_catalog=args.refresh_catalog,
+        orders=not args.no_orders,
+        force_cycles=args.cycles_now,
+    )
     say(f"Watching {config.folders.inbox}. Press Ctrl+C to stop.")
     return run(config, options, stop)
 

@@ -107,6 +107,8 @@ class IntakeSettings(Section):
     rescan_seconds: float = Field(default=60.0, gt=0)
     observer: Literal["auto", "native", "polling"] = "auto"
     done_marker: bool = False
+    order_pattern: str | None = None  # regex with (?P<seq>...) or (?P<date>...)(?P<time>...)
+    incomplete_grace_seconds: float = Field(default=300.0, ge=0)
     ignore: list[str] = Field(
         default_factory=lambda: ["*.tmp", "*.part", "~$*", ".~lock*", ".*", "*.done", "*.ok"]
     )

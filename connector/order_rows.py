@@ -17,7 +17,7 @@ Which items are booked (``booked_items``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from connector.errors import SkipError
@@ -35,11 +35,12 @@ from connector.outbox_cells import (
     to_text,
 )
 
-Item = dict[str, object]
+Order = Mapping[str, object]
+Item = Mapping[str, object]
 CANCELLED_STATUS_TYPE = 99
 
 
-def own_order_id(order: dict[str, object], mapping: OrderMapping) -> str:
+def own_order_id(order: Order, mapping: OrderMapping) -> str:
     """The ERP's id for the order (OwnOrderId); SkipError when a template field is missing."""
     template = mapping.own_order_id
     try:
@@ -54,9 +55,7 @@ def own_order_id(order: dict[str, object], mapping: OrderMapping) -> str:
     )
 
 
-def order_rows(
-    order: dict[str, object], mapping: OrderMapping, *, tz: ZoneInfo
-) -> list[list[Cell]]:
+def order_rows(order: Order, mapping: OrderMapping, *, tz: ZoneInfo) -> list[list[Cell]]:
     """Rows for the orders file: one per booked item (``lines``) or one per order."""
     if mapping.layout == "header+lines":
         return [_row(mapping.order_columns, order, None, mapping, tz)]
@@ -64,9 +63,7 @@ def order_rows(
     return [_row(mapping.columns, order, item, mapping, tz) for item in items]
 
 
-def order_line_rows(
-    order: dict[str, object], mapping: OrderMapping, *, tz: ZoneInfo
-) -> list[list[Cell]]:
+def order_line_rows(order: Order, mapping: OrderMapping, *, tz: ZoneInfo) -> list[list[Cell]]:
     """Rows for the order-lines file (``header+lines`` layout); [] in the ``lines`` layout."""
     if mapping.line_key is None:
         return []
@@ -78,7 +75,7 @@ def order_line_rows(
 
 
 def cancellation_rows(
-    order: dict[str, object],
+    order: Order,
     mapping: OrderMapping,
     *,
     tz: ZoneInfo,
@@ -102,7 +99,7 @@ def cancellation_rows(
     return [_row(columns, order, item, mapping, tz) for item in _kit_level(cancelled, mapping)]
 
 
-def booked_items(order: dict[str, object], mapping: OrderMapping) -> list[Item]:
+def booked_items(order: Order, mapping: OrderMapping) -> list[Item]:
     """The items that become rows (see the module docstring)."""
     items = _kit_level(_items(order), mapping)
     if mapping.skip_cancelled_items:
@@ -152,15 +149,16 @@ def _item_id(item: Item) -> int | None:
 
 
 def _type_key(item: Item) -> object:
-    return child(child(item, "Type"), "Key")
+    key = child(child(item, "Type"), "Key")
+    return int(key) if isinstance(key, str) and key.strip().isdigit() else key
 
 
-def _items(order: dict[str, object]) -> list[Item]:
+def _items(order: Order) -> list[Item]:
     items = child(order, "Items")
-    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+    return [item for item in items if isinstance(item, Mapping)] if isinstance(items, list) else []
 
 
-def _order_cancelled(order: dict[str, object]) -> bool:
+def _order_cancelled(order: Order) -> bool:
     status_type = child(child(order, "StatusType"), "Key")
     return _flag(child(order, "IsCancelled")) or status_type == CANCELLED_STATUS_TYPE
 
@@ -171,7 +169,7 @@ def _flag(value: object) -> bool:
 
 def _row(
     columns: Iterable[Column],
-    order: dict[str, object],
+    order: Order,
     item: Item | None,
     mapping: OrderMapping,
     tz: ZoneInfo,
@@ -181,7 +179,7 @@ def _row(
 
 def cell(
     column: Column,
-    order: dict[str, object],
+    order: Order,
     item: Item | None,
     mapping: OrderMapping,
     tz: ZoneInfo,
@@ -212,7 +210,7 @@ def _formatted(column: Column, raw: object, tz: ZoneInfo) -> Cell:
 
 
 def _first_value(
-    paths: Iterable[FieldPath], order: dict[str, object], item: Item | None, mapping: OrderMapping
+    paths: Iterable[FieldPath], order: Order, item: Item | None, mapping: OrderMapping
 ) -> object | None:
     for path in paths:
         value = (
@@ -223,7 +221,7 @@ def _first_value(
     return None
 
 
-def _own_id_or_none(order: dict[str, object], mapping: OrderMapping) -> str | None:
+def _own_id_or_none(order: Order, mapping: OrderMapping) -> str | None:
     try:
         return own_order_id(order, mapping)
     except SkipError:

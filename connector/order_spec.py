@@ -57,9 +57,10 @@ class ColumnSpec(_Spec):
             raise ValueError("lookup gives text: remove format, or remove lookup")
         if self.pattern is not None and self.format != "date":
             raise ValueError('pattern is for date columns: add format = "date" or remove it')
-        numeric = self.format in ("decimal", "integer")
-        if (self.decimals is not None or self.decimal_separator) and not numeric:
-            raise ValueError('decimals and decimal_separator need format = "decimal"')
+        if self.decimals is not None and self.format != "decimal":
+            raise ValueError('decimals needs format = "decimal"')
+        if self.decimal_separator and self.format not in ("decimal", "integer"):
+            raise ValueError('decimal_separator needs format = "decimal" or "integer"')
         return self
 
 

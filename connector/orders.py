@@ -158,10 +158,10 @@ def mark_written(cycle: Cycle) -> None:
         chunk = pending[start : start + size]
         marks = [
             IntegrateMark(
-                OrderId=oid,
-                OwnOrderId=own,
-                Integrated=True,
-                ErpStatus=cycle.config.orders.erp_status,
+                order_id=oid,
+                own_order_id=own,
+                integrated=True,
+                erp_status=cycle.config.orders.erp_status,
             )
             for oid, own in chunk
         ]

@@ -28,16 +28,16 @@ from connector.outbox_cells import Cell
 from connector.outbox_xlsx import write_xlsx
 from connector.slots import iso
 
-Rows = list[Sequence[Cell]]
+Rows = Sequence[Sequence[Cell]]
 
 
 @dataclass
 class OrderBatch:
     mapping: OrderMapping
     config: Config
-    orders: Rows = field(default_factory=list)
-    lines: Rows = field(default_factory=list)
-    cancellations: Rows = field(default_factory=list)
+    orders: list[Sequence[Cell]] = field(default_factory=list)
+    lines: list[Sequence[Cell]] = field(default_factory=list)
+    cancellations: list[Sequence[Cell]] = field(default_factory=list)
     order_entries: list[tuple[int, str, int, bool]] = field(default_factory=list)
     cancel_entries: list[tuple[int, int, int]] = field(default_factory=list)
 

@@ -139,7 +139,8 @@ def one_pass(
     *,
     wait: bool,
 ) -> None:
-    intake.recover()
+    if not options.dry_run:
+        intake.recover()
     ready = intake.ready(wait=wait)
     now = options.now()
     if ready or options.refresh_catalog:
@@ -147,22 +148,19 @@ def one_pass(
             conn, client, now, config.schedule.catalog_refresh_hours, force=options.refresh_catalog
         )
     mappings = load_mappings(config.folders.mappings) if ready else []
+
+    def handler(claim: Claim) -> Outcome:
+        result = process_file(
+            conn, config, mappings, claim.path, as_of=claim.as_of, now=options.now()
+        )
+        return Outcome(status="done", detail="", counts=result.counts)
+
     with Progress(len(ready), "files", enabled=options.progress) as bar:
         for candidate in ready:
-
-            def handler(claim: Claim) -> Outcome:
-                result = process_file(
-                    conn,
-                    config,
-                    mappings,
-                    claim.path,
-                    as_of=claim.as_of,
-                    now=options.now(),
-                    dry_run=options.dry_run,
-                )
-                return Outcome(status="done", detail="", counts=result.counts)
-
-            outcome = intake.process(candidate, handler, dry_run=options.dry_run)
+            if options.dry_run:
+                outcome = preview_file(config, conn, mappings, candidate, options)
+            else:
+                outcome = intake.process(candidate, handler)
             _count_file(summary, outcome)
             bar.advance()
     if not options.dry_run:
@@ -205,6 +203,8 @@ def preview_file(
 
 
 def _count_file(summary: RunSummary, outcome: Outcome) -> None:
+    if outcome.status == "skipped":
+        return  # changed or vanished after it looked ready: seen again by the next scan
     summary.files += 1
     if outcome.status == "failed":
         summary.files_failed += 1
@@ -298,5 +298,5 @@ def _loop(
             # Alephee unreachable: keep watching, but wait a whole rescan before trying again.
             stop.event.wait(config.intake.rescan_seconds)
             continue
-        watcher.wait(min(config.intake.check_interval_seconds * 2, config.intake.rescan_seconds))
+        watcher.wait(intake.next_scan_in())
     return 0 if code in (0, 1) else code

@@ -16,8 +16,9 @@ def template_text(name: str) -> str:
     return (DATA / name).read_text(encoding="utf-8")
 
 
-def init_workspace(folder: Path, *, force: bool = False, config_text: str | None = None
-                   ) -> list[Path]:
+def init_workspace(
+    folder: Path, *, force: bool = False, config_text: str | None = None
+) -> list[Path]:
     """Write connector.toml, the folders and the example mappings; never clobber mappings."""
     folder.mkdir(parents=True, exist_ok=True)
     created: list[Path] = []

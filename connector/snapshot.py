@@ -9,7 +9,7 @@ reported once and not sent again until the ERP changes them.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -102,7 +102,3 @@ def counts(conn: sqlite3.Connection) -> dict[str, int]:
     row = conn.execute("SELECT COUNT(*) FROM accepted").fetchone()
     refused_row = conn.execute("SELECT COUNT(*) FROM refused").fetchone()
     return {"accepted": int(row[0]), "refused": int(refused_row[0])}
-
-
-def as_rows(frame: pd.DataFrame) -> Iterable[dict[str, Any]]:
-    return frame.to_dict("records")

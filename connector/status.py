@@ -16,6 +16,7 @@ from rich.table import Table
 from connector import catalog, orders_ledger, pending, runlog, snapshot
 from connector.config import Config
 from connector.intake import Ledger
+from connector.intake.scan import is_ignored
 from connector.slots import iso
 
 SCHEMA_VERSION = 1
@@ -50,16 +51,26 @@ def collect(config: Config, now: datetime | None = None) -> dict[str, Any]:
             "instance_running": running,
             "queue": pending.summary(conn, iso(now)),
             "accepted": snapshot.counts(conn),
-            "catalog": {"products": catalog.size(conn),
-                        "refreshed_at": iso(refreshed) if refreshed else None},
+            "catalog": {
+                "products": catalog.size(conn),
+                "refreshed_at": iso(refreshed) if refreshed else None,
+            },
             "files": {
                 "last_7_days": ledger.counts(days=7, now=now),
                 "failed": [
-                    {"name": e.name, "when": iso(e.claimed_at) if e.claimed_at else None,
-                     "reason": e.detail}
-                    for e in recent if e.status == "failed"
+                    {
+                        "name": e.name,
+                        "when": iso(e.claimed_at) if e.claimed_at else None,
+                        "reason": e.detail,
+                    }
+                    for e in recent
+                    if e.status == "failed"
                 ][:20],
-                "waiting": sorted(p.name for p in config.folders.inbox.glob("*") if p.is_file()),
+                "waiting": sorted(
+                    p.name
+                    for p in config.folders.inbox.glob("*")
+                    if p.is_file() and not is_ignored(p.name, config.intake.ignore)
+                ),
             },
             "orders": orders_ledger.counts(conn),
             "runs": runlog.recent(conn, 10),
@@ -97,7 +108,11 @@ def render(report: dict[str, Any], console: Console | None = None) -> None:
         runs.add_column(name)
     for run in report["runs"]:
         s = run["summary"]
-        runs.add_row(run["mode"], run["started_at"][:19], str(run["exit_code"]),
-                     f"files {s['files']}, sent {s['sent']}, orders {s['orders_written']}, "
-                     f"rejected {s['rejected']}")
+        runs.add_row(
+            run["mode"],
+            run["started_at"][:19],
+            str(run["exit_code"]),
+            f"files {s['files']}, sent {s['sent']}, orders {s['orders_written']}, "
+            f"rejected {s['rejected']}",
+        )
     console.print(runs)

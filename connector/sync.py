@@ -94,7 +94,8 @@ def _only_catalog(conn: sqlite3.Connection, export: Export, report: IngestReport
             )
         )
     report.not_in_catalog = int((~known).sum())
-    return table[known.to_numpy()]
+    kept: pd.DataFrame = table[known.to_numpy()]
+    return kept
 
 
 def _fresh(
@@ -116,12 +117,14 @@ def _fresh(
     rows = rows[~stale.to_numpy()]
     refused = snapshot.refused(conn, group)
     if refused:
-        suspects = rows["sku"].isin(refused.keys())
-        same = pd.Series(False, index=rows.index)
-        for idx, record in rows[suspects.to_numpy()].iterrows():
-            same[idx] = snapshot.signature(record, group) == refused[record["sku"]]
-        report.refused_again += int(same.sum())
-        rows = rows[~same.to_numpy()]
+        suspects = rows[rows["sku"].isin(refused.keys()).to_numpy()].to_dict("records")
+        same = {
+            str(rec["sku"])
+            for rec in suspects
+            if snapshot.signature({str(k): v for k, v in rec.items()}, group) == refused[rec["sku"]]
+        }
+        report.refused_again += len(same)
+        rows = rows[~rows["sku"].isin(same).to_numpy()]
     return rows
 
 
@@ -240,17 +243,11 @@ def product_update(group: list[pending.Queued]) -> ProductUpdate:
     brand = next((item.brand for item in group if item.brand), None)
     for item in group:
         if item.group == STOCK:
-            stock = ProductStock(Quantity=item.values["quantity"])
+            stock = ProductStock(quantity=item.values["quantity"])
         elif item.group == PRICE:
-            price = ProductPrice(**{_alias(k): v / 10_000 for k, v in item.values.items()})
-    return ProductUpdate(SKU=group[0].sku, Brand=brand, Stock=stock, Price=price)
+            price = ProductPrice(**{_field(k): v / 10_000 for k, v in item.values.items()})
+    return ProductUpdate(sku=group[0].sku, brand=brand, stock=stock, price=price)
 
 
-def _alias(col: str) -> str:
-    names = {
-        "price_e4": "Price",
-        "price_with_taxes_e4": "PriceWithTaxes",
-        "suggested_retail_price_e4": "SuggestedRetailPrice",
-        "cost_e4": "Cost",
-    }
-    return names[col]
+def _field(col: str) -> str:
+    return col.removesuffix("_e4")

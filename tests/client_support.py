@@ -30,6 +30,10 @@ def settings(url: str, *, key: str = CANARY_KEY, **extra: object) -> AlephSettin
 
 
 def retry(**extra: object) -> RetrySettings:
-    values: dict[str, object] = {"base_seconds": 1.0, "max_wait_seconds": 30.0, "budget_seconds": 300.0}
+    values: dict[str, object] = {
+        "base_seconds": 1.0,
+        "max_wait_seconds": 30.0,
+        "budget_seconds": 300.0,
+    }
     values.update(extra)
     return RetrySettings(**values)  # type: ignore[arg-type]

@@ -17,7 +17,11 @@ ACCOUNT = 1001
 def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's ALEPHEE_* variables or a proxy."""
     for name in list(os.environ):
-        if name.startswith("ALEPHEE_") or name.lower().endswith("_proxy") or name == "CONNECTOR_CRASH_AT":
+        if (
+            name.startswith("ALEPHEE_")
+            or name.lower().endswith("_proxy")
+            or name == "CONNECTOR_CRASH_AT"
+        ):
             monkeypatch.delenv(name, raising=False)
 
 

@@ -24,8 +24,9 @@ from connector.intake import Claim, Intake, Outcome
 FAST = {"min_age_seconds": 0.0, "stable_checks": 1, "check_interval_seconds": 0.05}
 
 
-def make_config(root: Path, **intake: Any) -> Config:
-    folders = {name: str(root / name) for name in ("inbox", "outbox", "state", "archive", "failed")}
+def make_config(root: Path, *, inbox: str = "inbox", **intake: Any) -> Config:
+    folders = {name: str(root / name) for name in ("outbox", "state", "archive", "failed")}
+    folders["inbox"] = str(root / inbox)
     config = Config.model_validate(
         {
             "alephee": {"account_id": 1, "api_key": "intake-test-key-0000"},
@@ -39,7 +40,7 @@ def make_config(root: Path, **intake: Any) -> Config:
 
 def open_intake(root: Path, *, conn: sqlite3.Connection | None = None, **kw: Any) -> Intake:
     intake_settings = kw.pop("settings", FAST)
-    config = make_config(root, **intake_settings)
+    config = make_config(root, inbox=kw.pop("inbox", "inbox"), **intake_settings)
     return Intake(config, conn or connect(config.db_path), **kw)
 
 

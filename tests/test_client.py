@@ -22,8 +22,9 @@ def fake() -> FakeTime:
 
 @pytest.fixture
 def sandbox(fake: FakeTime) -> Iterator[Sandbox]:
-    opts = SandboxOptions(api_key=CANARY_KEY, account_id=ACCOUNT, clock=fake.clock,
-                          rate_per_minute=1000, burst=1000)
+    opts = SandboxOptions(
+        api_key=CANARY_KEY, account_id=ACCOUNT, clock=fake.clock, rate_per_minute=1000, burst=1000
+    )
     with Sandbox(opts) as sb:
         sb.load_catalog(make_catalog(60))
         yield sb
@@ -31,8 +32,9 @@ def sandbox(fake: FakeTime) -> Iterator[Sandbox]:
 
 def client_for(sb: Sandbox, fake: FakeTime, **extra: object) -> AlephClient:
     retry_extra = {k: extra.pop(k) for k in list(extra) if k in ("max_attempts", "budget_seconds")}
-    return AlephClient(settings(sb.url, **extra), retry(**retry_extra), sleep=fake.sleep,
-                       clock=fake.clock, seed=1)
+    return AlephClient(
+        settings(sb.url, **extra), retry(**retry_extra), sleep=fake.sleep, clock=fake.clock, seed=1
+    )
 
 
 def stock(sku: str, qty: int) -> ProductUpdate:
@@ -73,8 +75,14 @@ def test_500_plain_text_body_is_retried(sandbox: Sandbox, fake: FakeTime) -> Non
 
 
 def test_413_splits_the_batch_and_lowers_the_cap(fake: FakeTime) -> None:
-    opts = SandboxOptions(api_key=CANARY_KEY, account_id=ACCOUNT, clock=fake.clock,
-                          products_max_items=10, rate_per_minute=1000, burst=1000)
+    opts = SandboxOptions(
+        api_key=CANARY_KEY,
+        account_id=ACCOUNT,
+        clock=fake.clock,
+        products_max_items=10,
+        rate_per_minute=1000,
+        burst=1000,
+    )
     with Sandbox(opts) as sb:
         sb.load_catalog(make_catalog(25))
         with client_for(sb, fake, batch_size=25) as client:
@@ -130,8 +138,9 @@ def test_max_attempts_is_respected(sandbox: Sandbox, fake: FakeTime) -> None:
 
 
 def test_paces_itself_before_hitting_the_rate_limit(fake: FakeTime) -> None:
-    opts = SandboxOptions(api_key=CANARY_KEY, account_id=ACCOUNT, clock=fake.clock,
-                          rate_per_minute=6, burst=6)
+    opts = SandboxOptions(
+        api_key=CANARY_KEY, account_id=ACCOUNT, clock=fake.clock, rate_per_minute=6, burst=6
+    )
     with Sandbox(opts) as sb:
         sb.load_catalog(make_catalog(5))
         with client_for(sb, fake) as client:
@@ -144,8 +153,14 @@ def test_paces_itself_before_hitting_the_rate_limit(fake: FakeTime) -> None:
 
 
 def test_catalog_paging_uses_the_206_cap(fake: FakeTime) -> None:
-    opts = SandboxOptions(api_key=CANARY_KEY, account_id=ACCOUNT, clock=fake.clock,
-                          products_page_cap=1000, rate_per_minute=1000, burst=1000)
+    opts = SandboxOptions(
+        api_key=CANARY_KEY,
+        account_id=ACCOUNT,
+        clock=fake.clock,
+        products_page_cap=1000,
+        rate_per_minute=1000,
+        burst=1000,
+    )
     with Sandbox(opts) as sb:
         sb.load_catalog(make_catalog(2500))
         with client_for(sb, fake, products_page_size=1000) as client:
@@ -156,7 +171,9 @@ def test_catalog_paging_uses_the_206_cap(fake: FakeTime) -> None:
 
 def test_integrate_results_matched_by_order_id(sandbox: Sandbox, fake: FakeTime) -> None:
     sandbox.add_orders(make_orders(6))
-    marks = [IntegrateMark(OrderId=5001 + i, OwnOrderId=f"ERP-{i}", ErpStatus="ok") for i in range(6)]
+    marks = [
+        IntegrateMark(OrderId=5001 + i, OwnOrderId=f"ERP-{i}", ErpStatus="ok") for i in range(6)
+    ]
     marks.append(IntegrateMark(OrderId=999_999, OwnOrderId="ghost", ErpStatus="ok"))
     with client_for(sandbox, fake) as client:
         results = client.integrate(marks)
@@ -166,8 +183,14 @@ def test_integrate_results_matched_by_order_id(sandbox: Sandbox, fake: FakeTime)
 
 
 def test_integrate_413_splits_down_to_the_cap(fake: FakeTime) -> None:
-    opts = SandboxOptions(api_key=CANARY_KEY, account_id=ACCOUNT, clock=fake.clock,
-                          integrate_max_items=1, rate_per_minute=1000, burst=1000)
+    opts = SandboxOptions(
+        api_key=CANARY_KEY,
+        account_id=ACCOUNT,
+        clock=fake.clock,
+        integrate_max_items=1,
+        rate_per_minute=1000,
+        burst=1000,
+    )
     with Sandbox(opts) as sb, client_for(sb, fake) as client:
         sb.add_orders(make_orders(3))
         marks = [IntegrateMark(OrderId=5001 + i, OwnOrderId="x", ErpStatus="s") for i in range(3)]
@@ -176,8 +199,14 @@ def test_integrate_413_splits_down_to_the_cap(fake: FakeTime) -> None:
 
 
 def test_products_413_splits_down_to_single_items(fake: FakeTime) -> None:
-    opts = SandboxOptions(api_key=CANARY_KEY, account_id=ACCOUNT, clock=fake.clock,
-                          products_max_items=1, rate_per_minute=1000, burst=1000)
+    opts = SandboxOptions(
+        api_key=CANARY_KEY,
+        account_id=ACCOUNT,
+        clock=fake.clock,
+        products_max_items=1,
+        rate_per_minute=1000,
+        burst=1000,
+    )
     with Sandbox(opts) as sb, client_for(sb, fake) as client:
         sb.inject(Fault(kind="500", count=1))  # noise first: still one clean 413 path after
         sb.load_catalog(make_catalog(2))

@@ -64,7 +64,9 @@ def test_cli_exits_2_with_one_line_per_problem_and_no_traceback(tmp_path: Path) 
     path.write_text(BROKEN, encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, "-m", "connector", "--config", str(path), "once"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -81,8 +83,9 @@ def test_missing_file_and_bad_toml(tmp_path: Path, capsys: pytest.CaptureFixture
     assert "not valid TOML" in capsys.readouterr().err
 
 
-def test_empty_key_is_a_problem_and_a_key_is_never_printed(tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_empty_key_is_a_problem_and_a_key_is_never_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_config(tmp_path, "http://127.0.0.1:9", key="")
     assert main(["--config", str(path), "once"]) == 2
     err = capsys.readouterr().err

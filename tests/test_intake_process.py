@@ -166,6 +166,20 @@ def test_a_failed_content_dropped_again_is_processed_again(tmp_path: Path) -> No
     assert recorder.names == ["a.csv"]
 
 
+def test_spaces_and_accents_in_folder_and_file_names(tmp_path: Path) -> None:
+    intake = open_intake(tmp_path, inbox="Depósito Central")
+    drop(intake.inbox / "stock ñ.csv", "sku;stock\n1;2\n", age=200)
+    drop(intake.inbox / "precios São Paulo.csv", "bad", age=100)
+    recorder = Recorder(fail={"precios São Paulo.csv": BadInputFile("sin columna SKU")})
+    assert [o.status for o in run_once(intake, recorder)] == ["done", "failed"]
+    assert [p.name for p in files_in(intake.destinations.archive)] == ["stock ñ.csv"]
+    assert sorted(p.name for p in files_in(intake.destinations.failed)) == [
+        "precios São Paulo.csv",
+        "precios São Paulo.csv.error.txt",
+    ]
+    assert files_in(intake.inbox) == []
+
+
 def test_archive_collisions_never_overwrite(tmp_path: Path) -> None:
     intake = open_intake(tmp_path)
     for n in range(3):

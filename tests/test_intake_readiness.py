@@ -8,6 +8,8 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from connector.intake import Intake
 from tests.intake_support import Recorder, SlowWriter, drop, files_in, open_intake, sha
 
@@ -59,6 +61,7 @@ def test_a_file_written_in_chunks_is_ready_once_after_its_last_byte(tmp_path: Pa
     assert archived.stat().st_size == 30 * len(writer.chunk)
 
 
+@pytest.mark.slow
 def test_once_mode_waits_for_a_50_mb_file_to_finish(tmp_path: Path) -> None:
     intake = open_intake(tmp_path, settings=CAREFUL)
     path = intake.inbox / "stock big.csv"
@@ -88,6 +91,7 @@ with open(sys.argv[1], "ab") as handle:
 """
 
 
+@pytest.mark.slow
 def test_a_file_another_process_holds_open_and_grows_waits(tmp_path: Path) -> None:
     intake = open_intake(tmp_path, settings=CAREFUL)
     path = intake.inbox / "Depósito Central stock ñ.csv"

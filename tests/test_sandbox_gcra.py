@@ -8,7 +8,14 @@ import pytest
 
 from connector.sandbox.fixtures import make_catalog
 from connector.sandbox.gcra import RateLimiter
-from tests.test_sandbox_support import ACCOUNT, API_KEY, FakeClock, assert_rate_headers, auth, running
+from tests.test_sandbox_support import (
+    ACCOUNT,
+    API_KEY,
+    FakeClock,
+    assert_rate_headers,
+    auth,
+    running,
+)
 
 
 def limiter(clock: FakeClock, rate: int = 30, burst: int = 30, **kw: object) -> RateLimiter:
@@ -20,7 +27,11 @@ def test_burst_then_limited_with_redis_cell_numbers() -> None:
     gcra = limiter(clock)
     first = gcra.check("k", "GET /v2/products")
     assert (first.allowed, first.limit, first.remaining, first.reset, first.retry_after) == (
-        True, 30, 29, 2, -1,
+        True,
+        30,
+        29,
+        2,
+        -1,
     )
     for _ in range(29):
         last = gcra.check("k", "GET /v2/products")
@@ -96,7 +107,9 @@ def test_http_burst_then_429_with_headers_and_nothing_applied() -> None:
             assert client.post("/v2/products", params=auth(), json=body).status_code == 200
         assert sandbox.updates("0000001") == 3
         # ...until its bucket is empty too: the 429 applies nothing.
-        refused = client.post("/v2/products", params=auth(), json=[{"SKU": "0000001", "Stock": {"Quantity": 99}}])
+        refused = client.post(
+            "/v2/products", params=auth(), json=[{"SKU": "0000001", "Stock": {"Quantity": 99}}]
+        )
         assert refused.status_code == 429
         assert_rate_headers(refused)
         assert sandbox.updates("0000001") == 3
@@ -110,16 +123,26 @@ def test_http_recovery_after_the_scaled_window_in_real_time() -> None:
         statuses = [client.get("/v2/accounts", params=auth()).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         time.sleep(0.65)
-        assert [client.get("/v2/accounts", params=auth()).status_code for _ in range(3)] == [200] * 3
+        assert [client.get("/v2/accounts", params=auth()).status_code for _ in range(3)] == [
+            200
+        ] * 3
 
 
 def test_http_allowance_is_shared_by_accounts_of_one_key() -> None:
     clock = FakeClock()
-    with running(rate_per_minute=2, burst=2, clock=clock, linked_account_ids=(2002,)) as (_, client):
+    with running(rate_per_minute=2, burst=2, clock=clock, linked_account_ids=(2002,)) as (
+        _,
+        client,
+    ):
         assert client.get("/v2/accounts", params=auth()).status_code == 200
         other = {"API_KEY": API_KEY, "accountId": 2002}
         assert client.get("/v2/accounts", params=other).status_code == 200
-        assert client.get("/v2/accounts", params={"api_key": API_KEY, "accountId": ACCOUNT}).status_code == 429
+        assert (
+            client.get(
+                "/v2/accounts", params={"api_key": API_KEY, "accountId": ACCOUNT}
+            ).status_code
+            == 429
+        )
 
 
 @pytest.mark.parametrize("endpoint", ["GET /v2/orders", "PUT /v2/orders/integrate"])

@@ -49,7 +49,10 @@ def test_auth_names_are_case_insensitive_and_linked_accounts_work(
     served: tuple[Sandbox, httpx.Client],
 ) -> None:
     _, client = served
-    for params in ({"api_key": API_KEY, "accountid": ACCOUNT}, {"Api_Key": API_KEY, "ACCOUNTID": 2002}):
+    for params in (
+        {"api_key": API_KEY, "accountid": ACCOUNT},
+        {"Api_Key": API_KEY, "ACCOUNTID": 2002},
+    ):
         response = client.get("/v2/accounts", params=params)
         assert response.status_code == 200
         assert [a["Id"] for a in response.json()["Results"]] == [ACCOUNT, 2002]
@@ -142,7 +145,9 @@ def test_control_api_over_http_mirrors_the_python_api(served: tuple[Sandbox, htt
     with SandboxControl(sandbox.url) as control:
         control.load_catalog(make_catalog(2, sku_prefix="R-"))
         control.add_orders(make_orders(2, start_id=8001))
-        client.post("/v2/products", params=auth(), json=[{"SKU": "R-0000001", "Stock": {"Quantity": 4}}])
+        client.post(
+            "/v2/products", params=auth(), json=[{"SKU": "R-0000001", "Stock": {"Quantity": 4}}]
+        )
         assert control.product("R-0000001")["Stock"]["Quantity"] == 4
         assert control.updates("R-0000001") == 1
         control.cancel_order(8001, status=93)
@@ -169,7 +174,9 @@ def test_pending_payment_approval_over_control_api(served: tuple[Sandbox, httpx.
         control.add_orders([pending_payment_order(9001)])
         assert client.get("/v2/orders", params=auth()).json()["Total"] == 0
         control.approve_payment(9001)
-        assert [o["Id"] for o in client.get("/v2/orders", params=auth()).json()["Results"]] == [9001]
+        assert [o["Id"] for o in client.get("/v2/orders", params=auth()).json()["Results"]] == [
+            9001
+        ]
 
 
 def test_busy_port_is_a_plain_config_error() -> None:

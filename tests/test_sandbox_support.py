@@ -48,9 +48,10 @@ def auth(**params: Any) -> dict[str, Any]:
 @contextmanager
 def running(**overrides: Any) -> Iterator[tuple[Sandbox, httpx.Client]]:
     """A started sandbox and an httpx client on it; both closed at the end."""
-    with Sandbox(options(**overrides)) as sandbox, httpx.Client(
-        base_url=sandbox.url, timeout=10
-    ) as client:
+    with (
+        Sandbox(options(**overrides)) as sandbox,
+        httpx.Client(base_url=sandbox.url, timeout=10) as client,
+    ):
         yield sandbox, client
 
 

@@ -28,7 +28,8 @@ def test_due_policy_defaults() -> None:
     noon = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
     assert due_at("stock", to_zero=False, moment=noon, schedule=BA) == iso(noon)
     assert due_at("price", to_zero=False, moment=noon, schedule=BA) == iso(
-        datetime(2026, 11, 24, 3, 0, tzinfo=UTC))
+        datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
+    )
     night_stock = ScheduleSettings(stock_changes="night")
     assert due_at("stock", to_zero=True, moment=noon, schedule=night_stock) == iso(noon)
     assert due_at("stock", to_zero=False, moment=noon, schedule=night_stock) != iso(noon)

@@ -21,7 +21,7 @@ from connector.errors import BadInputFile, RetryableError, SkipError, StopError
 from connector.intake.crashpoints import crashpoint
 from connector.intake.ledger import FileFacts, Ledger, LedgerEntry, sha256_of
 from connector.intake.lifecycle import Destinations, settle
-from connector.intake.readiness import DEFAULT_INCOMPLETE_GRACE, Readiness
+from connector.intake.readiness import Readiness
 from connector.intake.scan import Candidate, NameOrder, list_inbox
 from connector.redact import redact
 
@@ -63,14 +63,16 @@ class Intake:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         order_pattern: str | None = None,
-        incomplete_grace: float = DEFAULT_INCOMPLETE_GRACE,
+        incomplete_grace: float | None = None,
     ) -> None:
         self.settings = config.intake
         self.inbox = config.folders.inbox
         self.ledger = Ledger(conn)
-        self.readiness = Readiness(self.settings, incomplete_grace=incomplete_grace)
-        # order_pattern is not in IntakeSettings yet; the keyword stands in until it is.
-        pattern = order_pattern or getattr(self.settings, "order_pattern", None)
+        grace = (
+            self.settings.incomplete_grace_seconds if incomplete_grace is None else incomplete_grace
+        )
+        self.readiness = Readiness(self.settings, incomplete_grace=grace)
+        pattern = order_pattern or self.settings.order_pattern
         self.order = NameOrder(pattern, config.schedule.zone)
         self.destinations = Destinations(
             config.folders.archive, config.folders.failed, config.schedule.zone

@@ -48,7 +48,8 @@ def make_catalog(
     n: int, *, seed: int = 1, sku_prefix: str = "", start: int = 1, brand: str = "ACME"
 ) -> list[dict[str, Any]]:
     """``n`` ProductCatalog dicts. SKUs are text with leading zeros (``0000001``); every
-    seventh product also has an OwnCode (``OC-00007``)."""
+    seventh product also has an OwnCode (``OC-00007``). CatalogStatus alternates between the
+    documented ``{Id, Name}`` and the sample's ``{Key, Value}`` so readers handle both."""
     rng = random.Random(seed)
     return [_product(i, rng, sku_prefix, brand) for i in range(start, start + n)]
 
@@ -63,7 +64,8 @@ def _product(i: int, rng: random.Random, prefix: str, brand: str) -> dict[str, A
             "OwnCode": f"OC-{i:05d}" if i % 7 == 0 else "",
             "Brand": {"Id": 1, "Name": brand},
             "Name": f"{rng.choice(PRODUCT_NAMES)} {brand} modelo {i}",
-            "CatalogStatus": {"Id": 1, "Name": "Aprobado"},
+            # The doc page writes {Id, Name}, the Swagger sample {Key, Value}: ship both forms.
+            "CatalogStatus": _catalog_status(i),
             "ProductType": {"Id": 1, "Name": "Normal"},
         },
         "Stock": {
@@ -93,6 +95,10 @@ def _product(i: int, rng: random.Random, prefix: str, brand: str) -> dict[str, A
         "KitComponents": [],
         "Publications": [],
     }
+
+
+def _catalog_status(i: int) -> dict[str, Any]:
+    return {"Key": 1, "Value": "Aprobado"} if i % 2 == 0 else {"Id": 1, "Name": "Aprobado"}
 
 
 def make_orders(

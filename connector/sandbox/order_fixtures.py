@@ -23,6 +23,7 @@ PLACES = (
 )
 TITLES = ("Taladro percutor", "Llave ajustable", "Destornillador eléctrico", "Caja de herramientas")
 MARKETPLACES = ((1, "Mercado Libre", "Mercado Libre"), (2, "Tienda Nube", "Tienda Nube"))
+BASE_STOCK_TIME = 1_714_564_800.0  # 2024-05-01 12:00 UTC
 
 
 def person(rng: random.Random) -> str:
@@ -89,7 +90,7 @@ def order_item(
         "QuantitiesDetails": {
             "Requested": {"Key": "unidades", "Value": quantity},
             "Picked": {"Key": "unidades", "Value": 0},
-            "StockMovements": [],
+            "StockMovements": [stock_movement(quantity)],
         },
         "UnitPrice": unit_price,
         "FullUnitPrice": full_price,
@@ -103,13 +104,49 @@ def order_item(
     }
 
 
-def payment(rng: random.Random, items_total: float, shipping: float, when: float) -> dict[str, Any]:
-    total = round(items_total + shipping, 2)
+def stock_movement(quantity: int) -> dict[str, Any]:
+    """The stock the sale took from the seller's account (PrevStock - Quantity = PostStock)."""
+    return {
+        "Account": {
+            "Id": 1001,
+            "DocType": "CUIT",
+            "DocNumber": "30-00001001-1",
+            "PickupCode": "",
+            "OwnCode": "ACC-1001",
+            "Name": "Cuenta Sandbox",
+            "BusinessName": "Sandbox S.A.",
+        },
+        "PrevStock": 50,
+        "PostStock": 50 - quantity,
+        "Quantity": quantity,
+        "MinPublicationQuantity": 0,
+        "MaxPublicationQuantity": 0,
+        "DateCreated": iso_utc(BASE_STOCK_TIME),
+    }
+
+
+def discount(amount: float) -> dict[str, Any]:
+    return {
+        "Amount": amount,
+        "Value": amount,
+        "Type": "Cupón",
+        "Priority": "1",
+        "Notes": "Cupón de bienvenida",
+        "Code": "BIENVENIDA",
+    }
+
+
+def payment(
+    rng: random.Random, items_total: float, shipping: float, when: float, *, coupon: float = 0.0
+) -> dict[str, Any]:
+    """The buyer pays items + shipping - coupon; AmountNoDiscount is before the coupon."""
+    full = round(items_total + shipping, 2)
+    total = round(full - coupon, 2)
     installments = rng.choice((1, 3, 6))
     return {
         "ExternalPaymentId": str(rng.randint(10**9, 10**10)),
         "Amount": total,
-        "AmountNoDiscount": total,
+        "AmountNoDiscount": full,
         "ShippingAmount": shipping,
         "ShippingAmountNoDiscount": shipping,
         "TransactionAmount": total,
@@ -122,7 +159,7 @@ def payment(rng: random.Random, items_total: float, shipping: float, when: float
         "Method": {"Key": 1, "Value": "Tarjeta de crédito"},
         "Status": key_value(model.PAYMENT_APPROVED, model.PAYMENT_STATUS_NAMES),
         "Condition": {"Key": 1, "Value": "Contado" if installments == 1 else "Cuotas"},
-        "Discounts": [],
+        "Discounts": [discount(coupon)] if coupon else [],
         "Taxes": {"Amount": round(total * 0.21 / 1.21, 2), "CurrencySymbol": "$"},
         "AuthorizationCode": f"AUT{rng.randint(100000, 999999)}",
         "DateCreated": iso_utc(when),
@@ -221,6 +258,7 @@ def build_order(
         for i in items
         if i["Type"]["Key"] != model.ITEM_TYPE_COMPONENT
     )
+    coupon = 500.0 if order_id % 3 == 2 and items_total > 1000 else 0.0
     return {
         "Id": order_id,
         "ExternalOrderId": str(2_000_000_000 + order_id),
@@ -233,7 +271,7 @@ def build_order(
             "BusinessName": "Sandbox S.A.",
         },
         "Items": items,
-        "Payments": [payment(rng, items_total, ship["ReceiverCost"], created)],
+        "Payments": [payment(rng, items_total, ship["ReceiverCost"], created, coupon=coupon)],
         "Adjustments": [],
         "Shipping": ship,
         "Buyer": buyer(rng, name, 90000 + order_id),
@@ -241,8 +279,8 @@ def build_order(
             "SaleFee": round(items_total * 0.13, 2),
             "Invoice": {"DanfePdfUrl": "", "XmlUrl": ""},
         },
-        "ActiveClaims": [],
-        "Documents": [],
+        "ActiveClaims": [claim(order_id, created)] if order_id % 7 == 6 else [],
+        "Documents": [invoice(order_id, created)] if status == 20 else [],
         "ExternalJson": {},
         "Integrated": False,
         "IntegratedOrderId": None,
@@ -256,3 +294,20 @@ def build_order(
         "IsCancelled": False,
         "Invoice": {"DanfePdfUrl": "", "XmlUrl": ""},
     }
+
+
+def invoice(order_id: int, when: float) -> dict[str, Any]:
+    """Metadata of an invoice attached to a shipped order (content via the documents API)."""
+    return {
+        "Type": 0,
+        "Name": f"Factura B 0001-{order_id:08d}",
+        "Extension": "pdf",
+        "Fullfilename": f"factura-{order_id}.pdf",
+        "Size": 48213,
+        "DocumentDate": iso_utc(when + 3600),
+        "DateCreated": iso_utc(when + 3600),
+    }
+
+
+def claim(order_id: int, when: float) -> dict[str, Any]:
+    return {"ExternalClaimId": 5_000_000 + order_id, "DateCreated": iso_utc(when + 86400)}

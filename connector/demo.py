@@ -1,0 +1,167 @@
+"""``connector demo`` and ``connector sandbox``: the whole loop on bundled samples, offline.
+
+The demo starts the sandbox in this process on 127.0.0.1, writes a workspace in a temporary
+folder whose configuration points at that sandbox (it can never reach the real Alephee), drops
+ERP exports shaped like a legacy ERP's (cp1252, ``;``, decimal commas, a title row, leading-zero
+SKUs) and runs ``once`` twice, then the order cycles, printing what happened.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from connector.config import load_config
+from connector.runner import Options, once
+from connector.sandbox import Sandbox, SandboxOptions, serve
+from connector.sandbox.fixtures import (
+    cancelled_order,
+    cart_orders,
+    kit_order,
+    make_catalog,
+    make_orders,
+)
+from connector.scaffold import init_workspace, template_text
+
+Say = Callable[[str], None]
+DEMO_KEY = "sandbox-demo-key"
+DEMO_ACCOUNT = 1001
+CATALOG_SIZE = 200
+
+
+def demo_catalog() -> list[dict[str, object]]:
+    return make_catalog(CATALOG_SIZE)
+
+
+def demo_orders() -> list[dict[str, object]]:
+    return [
+        *make_orders(25, hostile=True),
+        kit_order(),
+        cancelled_order(),
+        *cart_orders(start_id=8001, complete=False),
+    ]
+
+
+def serve_sandbox(port: int, products: int, orders: int, say: Say) -> int:
+    opts = SandboxOptions(api_key=DEMO_KEY, account_id=DEMO_ACCOUNT, port=port)
+    say(
+        f"Alephee sandbox on http://127.0.0.1:{port or '<free port>'}  "
+        f"API key {DEMO_KEY!r}, account {DEMO_ACCOUNT}. Ctrl+C to stop."
+    )
+    serve(opts, catalog=make_catalog(products), orders=make_orders(orders, hostile=True))
+    return 0
+
+
+def export_text(rows: list[tuple[str, str, str, str]]) -> bytes:
+    """A legacy-ERP export: a title row, ';', decimal commas, thousands dots, cp1252."""
+    lines = [
+        "Exportación de stock y precios - Sistema Gestión Ñandú",
+        "Código;Descripción;Stock;Precio",
+    ]
+    lines += [";".join(row) for row in rows]
+    return ("\r\n".join(lines) + "\r\n").encode("cp1252")
+
+
+def money(value: float) -> str:
+    whole, cents = f"{value:.2f}".split(".")
+    groups = f"{int(whole):,}".replace(",", ".")
+    return f"{groups},{cents}"
+
+
+def first_export(catalog: list[dict[str, object]]) -> bytes:
+    rows = []
+    for i, product in enumerate(catalog):
+        ident = product["Identification"]
+        assert isinstance(ident, dict)
+        rows.append(
+            (str(ident["SKU"]), str(ident["Name"]), str(10 + i % 50), money(1500 + i * 37.5))
+        )
+    rows += [
+        ("9990001", "Producto sin publicar", "4", "1.200,00"),
+        ("9990002", "Otro sin publicar", "1", "800,00"),
+        ("0000010", "Stock negativo", "-3", "1.000,00"),
+        ("0000011", "Precio roto", "5", "abc"),
+    ]
+    # 0000010 and 0000011 also appear above with good values: the rule rejects both lines.
+    return export_text(rows)
+
+
+def second_export(catalog: list[dict[str, object]]) -> bytes:
+    """The same export later in the day: 12 products changed stock, one dropped to 0."""
+    rows = []
+    for i, product in enumerate(catalog):
+        ident = product["Identification"]
+        assert isinstance(ident, dict)
+        stock = 10 + i % 50
+        if i % 17 == 3:
+            stock = 0 if i == 3 else stock + 5
+        rows.append((str(ident["SKU"]), str(ident["Name"]), str(stock), money(1500 + i * 37.5)))
+    return export_text(rows)
+
+
+def run_demo(workdir: Path | None, say: Say) -> int:
+    if workdir is not None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        return _demo(workdir, say)
+    with tempfile.TemporaryDirectory(prefix="alephee-demo-") as tmp:
+        return _demo(Path(tmp), say)
+
+
+def _demo(root: Path, say: Say) -> int:
+    with Sandbox(SandboxOptions(api_key=DEMO_KEY, account_id=DEMO_ACCOUNT)) as sandbox:
+        catalog = demo_catalog()
+        sandbox.load_catalog(catalog)
+        sandbox.add_orders(demo_orders())
+        config_text = _demo_config(sandbox.url)
+        init_workspace(root, force=True, config_text=config_text)
+        config = load_config(root / "connector.toml")
+        say(f"Demo workspace: {root}")
+        say(
+            f"Sandbox: {sandbox.url} with {len(catalog)} catalog products and "
+            f"{len(demo_orders())} orders (never the real Alephee)"
+        )
+        say("")
+        (config.folders.inbox / "stock-20261123-0800.csv").write_bytes(first_export(catalog))
+        say("1) The ERP drops stock-20261123-0800.csv (cp1252, ';', title row, 204 lines)")
+        code, summary = once(config, Options(progress=False))
+        say(f"   exit {code}: {summary.line()}")
+        _show_outbox(config.folders.outbox, say)
+        (config.folders.inbox / "stock-20261123-1400.csv").write_bytes(second_export(catalog))
+        say("2) A later export with 12 stock changes (one product out of stock)")
+        code2, summary2 = once(config, Options(progress=False))
+        say(f"   exit {code2}: {summary2.line()}")
+        posts = [r for r in sandbox.requests if r.endpoint == "POST /v2/products"]
+        say(
+            f"   POST /v2/products calls so far: {len(posts)} "
+            f"(batches of {config.alephee.batch_size}, only changed catalog products)"
+        )
+        sandbox.cancel_order(5002)
+        sandbox.cancel_order(5004)
+        say("3) Two orders are cancelled in Alephee after they were written")
+        code3, summary3 = once(config, Options(progress=False, force_cycles=True))
+        say(f"   exit {code3}: {summary3.line()}")
+        _show_outbox(config.folders.outbox, say)
+        say("")
+        say(
+            f"Done. Price changes wait for the night slot ({config.schedule.night_start:%H:%M} "
+            f"{config.schedule.timezone}); see 'connector status' in {root}."
+        )
+        failed = [c for c in (code, code2, code3) if c not in (0, 1)]
+        return failed[0] if failed else 0
+
+
+def _demo_config(url: str) -> str:
+    text = template_text("connector.toml")
+    text = text.replace('# base_url = "https://api.alephcrm.com"', f'base_url = "{url}"')
+    text = text.replace('# api_key = ""', f'api_key = "{DEMO_KEY}"')
+    text = text.replace("account_id = 0", f"account_id = {DEMO_ACCOUNT}")
+    text = text.replace("# min_age_seconds = 5", "min_age_seconds = 0")
+    text = text.replace("# stable_checks = 2", "stable_checks = 1")
+    return text
+
+
+def _show_outbox(outbox: Path, say: Say) -> None:
+    for path in sorted(outbox.glob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            say(f"   outbox/{path.name} ({path.stat().st_size:,} bytes)")

@@ -1,0 +1,144 @@
+"""What reading one ERP export produces: accepted products, rejected rows, and the raw rows.
+
+``Export.table`` has one row per accepted product; every price is an ``Int64`` of the value
+times 10,000 (``price_e4``), so comparisons against the last accepted state are exact.
+The raw rows stay available (``Export.original``) for the rejects report and for the lead's
+own rejects (e.g. "not in the Alephee catalog").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from connector.mapping import VALUE_FIELDS, ProductMapping
+
+TABLE_COLUMNS = (
+    "sku",
+    "brand",
+    "quantity",
+    "price_e4",
+    "price_with_taxes_e4",
+    "suggested_retail_price_e4",
+    "cost_e4",
+    "line",
+    "sheet",
+)
+
+
+def table_column(field_name: str) -> str:
+    """The table column of a mapping field: quantity stays, prices get ``_e4``."""
+    return field_name if field_name == "quantity" else f"{field_name}_e4"
+
+
+@dataclass(frozen=True)
+class Reject:
+    line: int
+    sheet: str
+    sku: str
+    reason: str
+    original: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class RawSheet:
+    """One table as read: every cell as text, with the line/row the operator sees.
+
+    ``cells`` has columns 0..n-1 (str dtype). ``lines`` is sorted ascending.
+    The sparse problem maps hold row positions (0-based into ``cells``).
+    """
+
+    name: str
+    preamble: list[list[str]]
+    header: list[str]
+    cells: pd.DataFrame
+    lines: npt.NDArray[np.int64]
+    row_notes: dict[int, str] = field(default_factory=dict)
+    uncached_formulas: dict[int, npt.NDArray[np.int64]] = field(default_factory=dict)
+    numeric_cells: dict[int, npt.NDArray[np.int64]] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> list[str]:
+        """Header names made unique and non-blank, for ``original`` dictionaries."""
+        width = max(len(self.header), self.cells.shape[1])
+        keys: list[str] = []
+        for index in range(width):
+            name = self.header[index].strip() if index < len(self.header) else ""
+            name = name or f"column {index + 1}"
+            keys.append(name if name not in keys else f"{name} ({index + 1})")
+        return keys
+
+    def position(self, line: int) -> int | None:
+        found = int(np.searchsorted(self.lines, line))
+        if found < len(self.lines) and int(self.lines[found]) == line:
+            return found
+        return None
+
+    def row(self, line: int) -> list[str] | None:
+        found = self.position(line)
+        if found is None:
+            return None
+        return [str(value) for value in self.cells.iloc[found].tolist()]
+
+
+@dataclass(frozen=True)
+class SourceFormat:
+    """How the file was written, so a rejects report can be written the same way."""
+
+    kind: Literal["csv", "xlsx"]
+    encoding: str = ""
+    delimiter: str = ""
+    sep_line: bool = False
+    workbook_sheets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Export:
+    path: Path
+    mapping: ProductMapping
+    fields: frozenset[str]
+    table: pd.DataFrame
+    rejects: list[Reject]
+    rows_read: int
+    source: SourceFormat = SourceFormat(kind="csv")
+    sheets: tuple[RawSheet, ...] = ()
+    members: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def original(self, line: int, sheet: str = "") -> dict[str, str]:
+        """The raw row at ``line`` of ``sheet`` (header -> text); {} when there is none."""
+        raw = self.sheet(sheet)
+        row = raw.row(line) if raw is not None else None
+        if raw is None or row is None:
+            return {}
+        return dict(zip(raw.keys, row, strict=False))
+
+    def sheet(self, name: str) -> RawSheet | None:
+        for raw in self.sheets:
+            if raw.name == name:
+                return raw
+        return None
+
+    def source_rows(self, sku: str, brand: str = "") -> list[tuple[int, str]]:
+        """Every (line, sheet) that fed an accepted product: with combine = "sum" a product
+        comes from several sheets, and a reject for it should list all of them."""
+        if self.members.empty:
+            return []
+        found = self.members[(self.members["sku"] == sku) & (self.members["brand"] == brand)]
+        return [(int(line), str(sheet)) for line, sheet in zip(found["line"], found["sheet"])]
+
+
+def empty_table() -> pd.DataFrame:
+    columns: dict[str, pd.Series] = {
+        "sku": pd.Series([], dtype="str"),
+        "brand": pd.Series([], dtype="str"),
+    }
+    for name in VALUE_FIELDS:
+        columns[table_column(name)] = pd.Series([], dtype="Int64")
+    columns["line"] = pd.Series([], dtype="int64")
+    columns["sheet"] = pd.Series([], dtype="str")
+    return pd.DataFrame(columns)

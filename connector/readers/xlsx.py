@@ -1,0 +1,211 @@
+"""XLSX exports: python-calamine for speed, openpyxl (read-only, defusedxml) as the fallback.
+
+calamine is called directly rather than through ``pandas.read_excel(engine="calamine")``:
+pandas drops blank rows (so row numbers would no longer be the ones Excel shows) and pushes
+every row through its Python TextParser, which the benchmark measured as slower than building
+the columns here. openpyxl reads the sheets calamine cannot (it raises) or must not (the scan
+says its dense grid would be too big): it streams rows in bounded memory.
+
+Cells become text the way the operator would type them: numbers use the mapping's decimal
+separator and at most 15 significant digits (what Excel shows), so ``1493.8176000000001`` from
+a formula reads as ``1493,8176``. A SKU typed as a number comes back as its digits when it is a
+whole number below 2**53 (12345.0 -> "12345"); leading zeros are gone for good by then.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
+from connector.errors import BadInputFile
+from connector.mapping import ProductMapping, normalise_header
+from connector.readers.export import RawSheet, SourceFormat
+from connector.readers.guard import open_xlsx_zip
+from connector.readers.xlsx_scan import SheetScan, WorkbookScan, scan_workbook
+
+MAX_DENSE_CELLS = 20_000_000
+MAX_FALLBACK_COLUMNS = 1_024
+EXACT_INTEGER_LIMIT = 2**53
+
+Cell = Any  # what calamine / openpyxl return: str, int, float, bool, date types, None
+
+
+def read_xlsx(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[RawSheet]]:
+    with open_xlsx_zip(path) as archive:
+        scan = scan_workbook(path, archive)
+    try:
+        with CalamineWorkbook.from_path(str(path)) as workbook:
+            names = _visible_names(workbook)
+            chosen = select_sheets(path, mapping, list(scan.sheet_parts), names)
+            sheets = [_read_sheet(path, workbook, name, mapping, scan) for name in chosen]
+    except CalamineError:
+        names = [name for name in scan.sheet_parts]
+        chosen = select_sheets(path, mapping, names, names)
+        sheets = [
+            _to_raw(name, _openpyxl_rows(path, name, scan.sheet(name)), mapping, scan.sheet(name))
+            for name in chosen
+        ]
+    source = SourceFormat(kind="xlsx", workbook_sheets=tuple(scan.sheet_parts))
+    return source, sheets
+
+
+def _read_sheet(
+    path: Path, workbook: CalamineWorkbook, name: str, mapping: ProductMapping, scan: WorkbookScan
+) -> RawSheet:
+    measured = scan.sheet(name)
+    if measured.dense_cells > MAX_DENSE_CELLS:
+        rows = _openpyxl_rows(path, name, measured)
+    else:
+        try:
+            rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except CalamineError:
+            rows = _openpyxl_rows(path, name, measured)
+    return _to_raw(name, rows, mapping, measured)
+
+
+def _visible_names(workbook: CalamineWorkbook) -> list[str]:
+    return [
+        sheet.name
+        for sheet in workbook.sheets_metadata
+        if sheet.typ == SheetTypeEnum.WorkSheet and sheet.visible == SheetVisibleEnum.Visible
+    ]
+
+
+def select_sheets(
+    path: Path, mapping: ProductMapping, names: list[str], visible: list[str]
+) -> list[str]:
+    """The sheets the mapping asks for, in its order ("*" = every visible worksheet)."""
+    wanted = mapping.sheets if isinstance(mapping.sheets, list) else [mapping.sheets]
+    chosen: list[str] = []
+    for spec in wanted:
+        for name in visible if spec == "*" else [_find_sheet(path, spec, names)]:
+            if name not in chosen:
+                chosen.append(name)
+    return chosen
+
+
+def _find_sheet(path: Path, spec: int | str, names: list[str]) -> str:
+    if isinstance(spec, int) and 1 <= spec <= len(names):
+        return names[spec - 1]
+    if isinstance(spec, str):
+        for name in names:
+            if name == spec or normalise_header(name) == normalise_header(spec):
+                return name
+    listed = ", ".join(repr(name) for name in names)
+    raise BadInputFile(
+        f"{path.name}: sheet {spec!r} not found; the workbook has: {listed}",
+        hint="fix 'sheets' in the mapping, or rename the sheet in the ERP export",
+    )
+
+
+def _openpyxl_rows(path: Path, name: str, scan: SheetScan) -> list[list[Cell]]:
+    import openpyxl  # imported here: only the rare fallback pays for it
+
+    try:
+        with warnings.catch_warnings():
+            # openpyxl warns about every Excel feature it skips (validation, styles...).
+            warnings.simplefilter("ignore")
+            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+            try:
+                sheet = workbook[name]
+                sheet.reset_dimensions()  # never trust the <dimension> the file claims
+                width = min(scan.width, MAX_FALLBACK_COLUMNS)
+                rows = [list(row) for row in sheet.iter_rows(values_only=True, max_col=width)]
+            finally:
+                workbook.close()
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types on broken files
+        raise BadInputFile(
+            f"{path.name}: sheet {name!r} cannot be read ({type(exc).__name__})",
+            hint="open it in Excel and save it again as .xlsx, or export it again",
+        ) from None
+    return rows
+
+
+def _to_raw(name: str, rows: Sequence[Sequence[Cell]], mapping: ProductMapping, scan: SheetScan) -> RawSheet:
+    top = mapping.header_row if mapping.header else mapping.skip_rows
+    title_rows = top - 1 if mapping.header else top
+    decimal = mapping.decimal
+    preamble = [[cell_text(cell, decimal) for cell in row] for row in rows[:title_rows]]
+    header = [cell_text(cell, decimal) for cell in rows[title_rows]] if mapping.header and len(rows) > title_rows else []
+    data = rows[top:] if mapping.header else rows[title_rows:]
+    first = top if mapping.header else title_rows  # 0-based sheet row of the first data row
+    width = max((len(row) for row in data), default=0)
+    width = max(width, len(header))
+    columns: dict[int, pd.Series[str]] = {}
+    numeric: dict[int, np.ndarray] = {}
+    for index, values in enumerate(_columns(data, width)):
+        columns[index], flagged = _column_text(values, decimal)
+        if flagged.size:
+            numeric[index] = flagged
+    cells = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(data)))
+    lines = np.arange(first + 1, first + 1 + len(data), dtype=np.int64)
+    return RawSheet(
+        name=name,
+        preamble=preamble,
+        header=header,
+        cells=cells,
+        lines=lines,
+        uncached_formulas=_formula_rows(scan, first, len(data)),
+        numeric_cells=numeric,
+    )
+
+
+def _columns(rows: Sequence[Sequence[Cell]], width: int) -> Iterable[tuple[Cell, ...]]:
+    if not rows or not width:
+        return []
+    if any(len(row) != width for row in rows):
+        rows = [list(row) + [None] * (width - len(row)) for row in rows]
+    return zip(*rows, strict=True)
+
+
+def _column_text(values: tuple[Cell, ...], decimal: str) -> tuple[pd.Series[str], np.ndarray]:
+    """Text of one column, and the rows holding numbers that are not exact whole numbers."""
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        return pd.Series(values, dtype="str"), np.empty(0, dtype=np.int64)
+    texts = [value if type(value) is str else cell_text(value, decimal) for value in values]
+    flagged = np.empty(0, dtype=np.int64)
+    if float in kinds:
+        flagged = np.flatnonzero([type(value) is float and not _exact(value) for value in values])
+    return pd.Series(texts, dtype="str"), flagged
+
+
+def _exact(value: float) -> bool:
+    return value.is_integer() and abs(value) < EXACT_INTEGER_LIMIT
+
+
+def cell_text(value: Cell, decimal: str = ".") -> str:
+    """One cell as the text the operator would type (see the module docstring)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if _exact(value):
+            return str(int(value))
+        text = format(value, ".15g")
+        return text if "e" in text else text.replace(".", decimal)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    return str(value)
+
+
+def _formula_rows(scan: SheetScan, first: int, count: int) -> dict[int, np.ndarray]:
+    found: dict[int, list[int]] = {}
+    for row, column in scan.uncached:
+        if first <= row < first + count:
+            found.setdefault(column, []).append(row - first)
+    return {column: np.array(sorted(rows), dtype=np.int64) for column, rows in found.items()}

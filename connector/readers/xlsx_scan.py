@@ -1,0 +1,196 @@
+"""One streaming pass over an XLSX's XML parts, before calamine or openpyxl parse them.
+
+It finds what the parsers cannot be trusted with:
+
+- a DTD or ``<!ENTITY`` anywhere (entity bombs): the file is refused;
+- the real extent of each sheet: calamine builds a dense grid from the first to the last
+  cell, so two cells at A1 and XFD1048576 make it allocate 512 GB and abort the process;
+- formula cells with no saved result (files written by programs, never opened in Excel):
+  parsers return them as empty, which must not become "stock 0".
+
+``zipfile`` stops at each part's declared size and checks its CRC, so a part that lies about
+its size surfaces here as a corrupt file instead of inflating without bound.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import string
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from connector.readers.guard import unsafe_xml
+
+CHUNK_BYTES = 4 << 20
+MAX_CARRY_BYTES = 64 << 20
+MAX_INDEX_PART_BYTES = 16 << 20
+XML_SUFFIXES = (".xml", ".rels", ".vml")
+DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
+DTD_MARKERS_UTF16 = tuple(
+    marker.decode().encode(codec) for marker in DTD_MARKERS for codec in ("utf-16-le", "utf-16-be")
+)
+_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,9})\"")
+_WIDE_REF = re.compile(rb"\sr=\"([A-Z]{2,3})\d")
+_ANY_LETTER = bytes.maketrans(string.ascii_uppercase.encode(), b"A" * 26)
+_UNCACHED = re.compile(
+    rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
+    rb"(<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
+)
+_UNCACHED_HINTS = (b"</f></c>", b"</f><v/></c>", b"</f><v /></c>", b"</f><v></v></c>", b"/></c>")
+_CELL_REF = re.compile(rb"\sr=\"([A-Z]{1,3})(\d{1,7})\"")
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+@dataclass
+class SheetScan:
+    """What one worksheet part really holds. Rows and columns are 0-based here."""
+
+    max_row: int = 0
+    rows_seen: int = 0
+    width: int = 26
+    uncached: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def dense_cells(self) -> int:
+        """Upper bound of the grid calamine would allocate for this sheet."""
+        return max(self.max_row, self.rows_seen) * self.width
+
+
+@dataclass
+class WorkbookScan:
+    sheet_parts: dict[str, str]
+    sheets: dict[str, SheetScan]
+
+    def sheet(self, name: str) -> SheetScan:
+        return self.sheets.get(self.sheet_parts.get(name, ""), SheetScan())
+
+
+def scan_workbook(path: Path, archive: zipfile.ZipFile) -> WorkbookScan:
+    """Refuse DTDs in every XML part; measure worksheets. Raises BadInputFile."""
+    sheet_parts = _sheet_parts(path, archive)
+    worksheets = set(sheet_parts.values())
+    scans: dict[str, SheetScan] = {}
+    for entry in archive.infolist():
+        if not entry.filename.lower().endswith(XML_SUFFIXES):
+            continue
+        scan = SheetScan() if entry.filename in worksheets else None
+        _stream_part(path, archive, entry, scan)
+        if scan is not None:
+            scans[entry.filename] = scan
+    return WorkbookScan(sheet_parts=sheet_parts, sheets=scans)
+
+
+def _stream_part(
+    path: Path, archive: zipfile.ZipFile, entry: zipfile.ZipInfo, scan: SheetScan | None
+) -> None:
+    markers = DTD_MARKERS
+    tail = b""
+    try:
+        with archive.open(entry) as handle:
+            while block := handle.read(CHUNK_BYTES):
+                if not tail and block.startswith((b"\xff\xfe", b"\xfe\xff")):
+                    markers = DTD_MARKERS + DTD_MARKERS_UTF16
+                buffer = tail + block
+                if any(marker in buffer for marker in markers):
+                    raise unsafe_xml(path, entry.filename, "it declares a DTD or XML entities")
+                tail = _measure(buffer, scan) if scan is not None else buffer[-32:]
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        raise unsafe_xml(path, entry.filename, f"damaged zip data: {exc}") from None
+    if scan is not None and tail:
+        _measure(tail, scan, final=True)
+
+
+def _measure(buffer: bytes, scan: SheetScan, *, final: bool = False) -> bytes:
+    """Measure complete rows of ``buffer``; return the unfinished remainder to carry over."""
+    cut = len(buffer) if final else max(buffer.rfind(b"</row>"), buffer.rfind(b":row>"))
+    if cut < 0:
+        if len(buffer) < MAX_CARRY_BYTES:
+            return buffer
+        cut = len(buffer)
+    segment = buffer[:cut]
+    rows = _ROW_REF.findall(segment)
+    scan.rows_seen += segment.count(b"<row") + segment.count(b":row ")
+    if rows:
+        scan.max_row = max(scan.max_row, max(int(value) for value in rows))
+    if b' r="AA' in segment.translate(_ANY_LETTER):
+        widest = max(_column_number(letters) for letters in _WIDE_REF.findall(segment))
+        scan.width = max(scan.width, widest)
+    if any(hint in segment for hint in _UNCACHED_HINTS) or b":f>" in segment:
+        scan.uncached.extend(_uncached_cells(segment))
+    return buffer[cut:]
+
+
+def _uncached_cells(segment: bytes) -> list[tuple[int, int]]:
+    cells = []
+    for match in _UNCACHED.finditer(segment):
+        attributes, empty_value = match.group(1), match.group(2)
+        if empty_value and b't="str"' in attributes:
+            continue  # a formula whose saved result is the empty text: that is a value
+        ref = _CELL_REF.search(b" " + attributes)
+        if ref:
+            cells.append((int(ref.group(2)) - 1, _column_number(ref.group(1)) - 1))
+    return cells
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + (letter - 64)
+    return number
+
+
+def _sheet_parts(path: Path, archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> worksheet part, from the workbook part and its relationships."""
+    workbook = _workbook_part(path, archive)
+    folder = posixpath.dirname(workbook)
+    rels_name = posixpath.join(folder, "_rels", posixpath.basename(workbook) + ".rels")
+    targets = {
+        rel.get("Id", ""): _resolve(folder, rel.get("Target", ""))
+        for rel in _parse(path, archive, rels_name)
+        if _local(rel.tag) == "Relationship"
+    }
+    parts: dict[str, str] = {}
+    for element in _parse(path, archive, workbook).iter():
+        if _local(element.tag) == "sheet":
+            rel_id = element.get(f"{{{_REL_NS}}}id", "")
+            parts[element.get("name", "")] = targets.get(rel_id, "")
+    return parts
+
+
+def _workbook_part(path: Path, archive: zipfile.ZipFile) -> str:
+    for rel in _parse(path, archive, "_rels/.rels"):
+        if rel.get("Type", "").endswith("/officeDocument"):
+            return _resolve("", rel.get("Target", ""))
+    return "xl/workbook.xml"
+
+
+def _resolve(folder: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(folder, target))
+
+
+def _parse(path: Path, archive: zipfile.ZipFile, name: str) -> Element:
+    try:
+        entry = archive.getinfo(name)
+    except KeyError:
+        raise unsafe_xml(path, name, "the part is missing") from None
+    if entry.file_size > MAX_INDEX_PART_BYTES:
+        raise unsafe_xml(path, name, "the part is implausibly large")
+    try:
+        root: Element = fromstring(archive.read(entry))
+    except DefusedXmlException:
+        raise unsafe_xml(path, name, "it declares a DTD or XML entities") from None
+    except (ParseError, zipfile.BadZipFile, ValueError) as exc:
+        raise unsafe_xml(path, name, f"not well-formed XML: {exc}") from None
+    return root
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
