@@ -150,9 +150,15 @@ def cmd_once(args: argparse.Namespace) -> int:
         orders=not args.no_orders,
         force_cycles=args.cycles_now,
     )
-    code, summary = once(config, options)
-    for line in options.plan:
-        say(line)
+    if options.dry_run:
+        from connector.dryrun import dry_run
+
+        code, summary = dry_run(config, options)
+        say("Dry run: nothing is sent to Alephee and no inbox file is moved.")
+        for line in options.plan:
+            say(line)
+    else:
+        code, summary = once(config, options)
     say(("Dry run: " if options.dry_run else "") + summary.line())
     for note in summary.notes:
         say(f"  ! {note}")

@@ -1,4 +1,4 @@
-"""Product mappings: which ERP export columns hold SKU, brand, stock and prices, and how to read them.
+"""Product mappings: which ERP export columns hold SKU, brand, stock and prices, and how.
 
 A mapping is a TOML file in the mappings folder with ``kind = "products"`` (files of any other
 kind, such as the orders mapping, are skipped here). Every key, with its default:

@@ -22,8 +22,9 @@ from filelock import FileLock, Timeout
 from connector import catalog, db, orders_ledger, pending, runlog, snapshot
 from connector.alephee.client import AlephClient
 from connector.config import Config
-from connector.errors import BadInputFile, InstanceRunning, StopError
-from connector.files import describe, process_file
+from connector.dryrun import Plan, preview
+from connector.errors import InstanceRunning, StopError
+from connector.files import process_file
 from connector.intake import Candidate, Claim, Intake, Outcome, Watcher
 from connector.mapping import ProductMapping, load_mappings
 from connector.orders import run_due_cycles
@@ -49,7 +50,7 @@ class Options:
     sleep: Callable[[float], None] = time.sleep
     now: Clock = utcnow
     progress: bool = True
-    plan: list[str] = field(default_factory=list)  # dry-run lines, filled by the pass
+    plan: Plan = field(default_factory=Plan)  # what a dry run found (connector.dryrun)
 
 
 @contextmanager
@@ -185,21 +186,7 @@ def preview_file(
     options: Options,
 ) -> Outcome:
     """Dry run: read and diff a file without claiming, moving or queueing anything."""
-    try:
-        result = process_file(
-            conn,
-            config,
-            mappings,
-            candidate.path,
-            as_of=candidate.as_of,
-            now=options.now(),
-            dry_run=True,
-        )
-    except BadInputFile as exc:
-        options.plan.append(f"{candidate.path.name}: would go to failed/: {exc}")
-        return Outcome(status="failed", detail=str(exc), counts={})
-    options.plan.append(f"{candidate.path.name}: " + describe(result))
-    return Outcome(status="done", detail="", counts=result.counts)
+    return preview(config, conn, mappings, candidate, options.plan, options.now())
 
 
 def _count_file(summary: RunSummary, outcome: Outcome) -> None:

@@ -67,7 +67,7 @@ def test_samples_load_and_are_served_back() -> None:
 @needs_samples
 def test_generated_orders_have_every_section_of_the_sample() -> None:
     sample = json.loads(ORDERS_SAMPLE.read_text(encoding="utf-8"))["Results"][0]
-    orders = make_orders(10) + [kit_order(), cancelled_order(), pending_payment_order()]
+    orders = [*make_orders(10), kit_order(), cancelled_order(), pending_payment_order()]
     orders += cart_orders()
     generated = set().union(*(key_paths(order) for order in orders))
     optional = ("Adjustments.",)  # B2B-portal orders only: the fixtures are marketplace orders

@@ -135,7 +135,7 @@ def test_http_allowance_is_shared_by_accounts_of_one_key() -> None:
         client,
     ):
         assert client.get("/v2/accounts", params=auth()).status_code == 200
-        other = {"API_KEY": API_KEY, "accountId": 2002}
+        other: dict[str, str | int] = {"API_KEY": API_KEY, "accountId": 2002}
         assert client.get("/v2/accounts", params=other).status_code == 200
         assert (
             client.get(

@@ -35,9 +35,9 @@ def served() -> Iterator[tuple[Sandbox, httpx.Client]]:
     ids=["nothing", "no-key", "wrong-key", "no-account", "unlinked-account", "bad-account"],
 )
 def test_auth_failures_are_401_json_with_rate_headers(
-    served: tuple[Sandbox, httpx.Client], params: dict[str, object]
+    served: tuple[Sandbox, httpx.Client], params: dict[str, str | int]
 ) -> None:
-    sandbox, client = served
+    _sandbox, client = served
     response = client.get("/v2/products", params=params)
     assert response.status_code == 401
     assert response.json()["Status"] == 401
@@ -49,10 +49,11 @@ def test_auth_names_are_case_insensitive_and_linked_accounts_work(
     served: tuple[Sandbox, httpx.Client],
 ) -> None:
     _, client = served
-    for params in (
+    cases: tuple[dict[str, str | int], ...] = (
         {"api_key": API_KEY, "accountid": ACCOUNT},
         {"Api_Key": API_KEY, "ACCOUNTID": 2002},
-    ):
+    )
+    for params in cases:
         response = client.get("/v2/accounts", params=params)
         assert response.status_code == 200
         assert [a["Id"] for a in response.json()["Results"]] == [ACCOUNT, 2002]
@@ -195,8 +196,12 @@ def test_stop_is_idempotent_and_url_needs_a_started_sandbox() -> None:
     sandbox.start()
     url = sandbox.url
     assert url.startswith("http://127.0.0.1:")
-    sandbox.stop()
-    sandbox.stop()
+    with httpx.Client(base_url=url, timeout=2) as pooled:
+        assert pooled.get("/v2/accounts", params=auth()).status_code == 200
+        sandbox.stop()
+        sandbox.stop()
+        with pytest.raises(httpx.TransportError):  # not even on the kept-alive connection
+            pooled.get("/v2/accounts", params=auth())
     with pytest.raises(httpx.TransportError):
         httpx.get(url + "/v2/accounts", timeout=2)
 

@@ -45,7 +45,7 @@ def integrate(client: httpx.Client, body: Any) -> httpx.Response:
 
 
 def test_integrated_defaults_to_false(served: Served) -> None:
-    sandbox, client = served
+    _sandbox, client = served
     mark = [{"OrderId": 5002, "OwnOrderId": "ERP-2", "Integrated": True, "ErpStatus": "ok"}]
     assert integrate(client, mark).status_code == 200
     assert ids(client) == [5001, 5003, 5004, 5005]
@@ -86,7 +86,7 @@ def test_status_type_groups_and_late_cancellation_cycle(served: Served, clock: F
 
 
 def test_cancel_order_partial_items_and_kit_components() -> None:
-    with running() as (sandbox, client):
+    with running() as (sandbox, _client):
         order = kit_order(7001, component_skus=("0000001", "0000002"))
         extra = dict(order["Items"][1], Id=700199, ParentItemId=None)
         extra["Type"] = {"Key": 1, "Value": "Product"}

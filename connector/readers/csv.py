@@ -50,7 +50,7 @@ def read_csv(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[Ra
     title, body, body_line = _split_lines(text, skip, first_line)
     del text
     delimiter = _delimiter(mapping, sep, body)
-    preamble = [row or [""] for row in csv.reader(title, delimiter=delimiter)]
+    preamble = list(csv.reader(title, delimiter=delimiter))
     parsed = parse_body(_TRAILING_BLANK.sub("", body), delimiter, body_line)
     cells, lines, header = parsed.cells, parsed.lines, []
     notes: dict[int, str] = {}

@@ -36,6 +36,11 @@ def table_column(field_name: str) -> str:
     return field_name if field_name == "quantity" else f"{field_name}_e4"
 
 
+def text_column(field_name: str) -> str:
+    """The working column holding a field's cleaned text during validation."""
+    return f"{field_name}_text"
+
+
 @dataclass(frozen=True)
 class Reject:
     line: int
@@ -129,7 +134,10 @@ class Export:
         if self.members.empty:
             return []
         found = self.members[(self.members["sku"] == sku) & (self.members["brand"] == brand)]
-        return [(int(line), str(sheet)) for line, sheet in zip(found["line"], found["sheet"])]
+        return [
+            (int(line), str(sheet))
+            for line, sheet in zip(found["line"], found["sheet"], strict=True)
+        ]
 
 
 def empty_table() -> pd.DataFrame:

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 SCALE_DIGITS = 4
-MAX_DIGITS = 18  # fits int64 after scaling (9.2e18)
+MAX_DIGITS = 18  # digits of value x 10^4 that always fit an int64 (9.2e18)
 SPACES = " \t\u00a0\u202f"  # Excel and ERPs group thousands with no-break spaces too
 _MARKER = re.compile(r"'[=+\-@]")
 
@@ -67,14 +67,15 @@ def parse_e4(text: pd.Series[str], decimal: str, thousands: str) -> Numbers:
     empty = (text == "").to_numpy(dtype=bool)
     matches = text.str.fullmatch(number_pattern(decimal, thousands)).to_numpy(dtype=bool)
     invalid = ~empty & ~matches
-    e4 = pd.Series(pd.array([pd.NA] * 0, dtype="Int64"))
     too_precise = np.zeros(size, dtype=bool)
     too_large = np.zeros(size, dtype=bool)
     values = np.zeros(size, dtype=np.int64)
     if matches.any():
         digits, scale = _digits(text[matches], decimal, thousands)
         precise = scale <= SCALE_DIGITS
-        small = digits.str.len().to_numpy() <= MAX_DIGITS
+        signed = digits.str.startswith("-").to_numpy(dtype=bool)
+        width = digits.str.len().to_numpy() - signed + (SCALE_DIGITS - scale)
+        small = width <= MAX_DIGITS
         ok = precise & small
         parsed = digits[ok].astype("int64").to_numpy()
         rows = np.flatnonzero(matches)

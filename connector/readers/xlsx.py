@@ -112,7 +112,9 @@ def _openpyxl_rows(path: Path, name: str, scan: SheetScan) -> list[list[Cell]]:
         with warnings.catch_warnings():
             # openpyxl warns about every Excel feature it skips (validation, styles...).
             warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+            workbook = openpyxl.load_workbook(
+                path, read_only=True, data_only=True, keep_links=False
+            )
             try:
                 sheet = workbook[name]
                 sheet.reset_dimensions()  # never trust the <dimension> the file claims
@@ -128,12 +130,18 @@ def _openpyxl_rows(path: Path, name: str, scan: SheetScan) -> list[list[Cell]]:
     return rows
 
 
-def _to_raw(name: str, rows: Sequence[Sequence[Cell]], mapping: ProductMapping, scan: SheetScan) -> RawSheet:
+def _to_raw(
+    name: str, rows: Sequence[Sequence[Cell]], mapping: ProductMapping, scan: SheetScan
+) -> RawSheet:
     top = mapping.header_row if mapping.header else mapping.skip_rows
     title_rows = top - 1 if mapping.header else top
     decimal = mapping.decimal
     preamble = [[cell_text(cell, decimal) for cell in row] for row in rows[:title_rows]]
-    header = [cell_text(cell, decimal) for cell in rows[title_rows]] if mapping.header and len(rows) > title_rows else []
+    header = (
+        [cell_text(cell, decimal) for cell in rows[title_rows]]
+        if mapping.header and len(rows) > title_rows
+        else []
+    )
     data = rows[top:] if mapping.header else rows[title_rows:]
     first = top if mapping.header else title_rows  # 0-based sheet row of the first data row
     width = max((len(row) for row in data), default=0)

@@ -89,7 +89,7 @@ def scan_workbook(path: Path, archive: zipfile.ZipFile) -> WorkbookScan:
 def _stream_part(
     path: Path, archive: zipfile.ZipFile, entry: zipfile.ZipInfo, scan: SheetScan | None
 ) -> None:
-    markers = DTD_MARKERS
+    markers: tuple[bytes, ...] = DTD_MARKERS
     tail = b""
     try:
         with archive.open(entry) as handle:

@@ -60,6 +60,7 @@ class Sandbox:
             return
         self._core.stopping.set()  # releases requests held by delay/timeout faults
         server.shutdown()
+        server.close_connections()
         server.server_close()
         if thread is not None:
             thread.join(timeout=5)

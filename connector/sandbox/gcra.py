@@ -67,7 +67,7 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def _quota(self, rate: int, burst: int) -> Quota:
-        emission = self._window_ns // rate
+        emission = max(1, self._window_ns // rate)  # never 0, even for absurd rates
         return Quota(emission_ns=emission, tolerance_ns=emission * burst, limit=burst)
 
     def quota(self, endpoint: str) -> Quota:

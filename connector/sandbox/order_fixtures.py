@@ -1,8 +1,8 @@
 """Builds realistic orders in the GET /v2/orders model: every nested section of the Swagger
 sample, Spanish and Portuguese names with accents, ISO UTC dates with ``Z``.
 
-Money adds up the way the docs describe: UnitPrice <= FullUnitPrice, the payment Amount is the
-items plus what the buyer paid for shipping.
+Money adds up the way the docs describe: UnitPrice <= FullUnitPrice; the payment's
+AmountNoDiscount is the items plus what the buyer paid for shipping, Amount is that minus coupons.
 """
 
 from __future__ import annotations
@@ -12,40 +12,18 @@ from typing import Any
 
 from connector.sandbox import model
 from connector.sandbox.model import iso_utc, key_value, status_fields
-
-FIRST_NAMES = ("José", "María", "João", "Inês", "Martín", "Sofía", "Conceição", "Agustín")
-LAST_NAMES = ("Pérez", "Gómez", "Fernández", "Gonçalves", "Araújo", "Muñoz", "Ibáñez", "Peña")
-PLACES = (
-    ("AR", "C", "Ciudad Autónoma de Buenos Aires", "Núñez", "Av. del Libertador"),
-    ("AR", "X", "Córdoba", "Córdoba", "Bv. San Juan"),
-    ("AR", "B", "Buenos Aires", "Mar del Plata", "Güemes"),
-    ("BR", "SP", "São Paulo", "São Paulo", "Rua Açaí"),
+from connector.sandbox.order_parts import (
+    address,
+    buyer,
+    claim,
+    discount,
+    invoice,
+    person,
+    stock_movement,
 )
+
 TITLES = ("Taladro percutor", "Llave ajustable", "Destornillador eléctrico", "Caja de herramientas")
 MARKETPLACES = ((1, "Mercado Libre", "Mercado Libre"), (2, "Tienda Nube", "Tienda Nube"))
-BASE_STOCK_TIME = 1_714_564_800.0  # 2024-05-01 12:00 UTC
-
-
-def person(rng: random.Random) -> str:
-    return f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-
-
-def address(rng: random.Random, phone: str) -> dict[str, Any]:
-    country, state_code, state, city, street = rng.choice(PLACES)
-    return {
-        "CountryId": country,
-        "StateCode": state_code,
-        "State": state,
-        "City": city,
-        "Neighborhood": city,
-        "StreetName": street,
-        "StreetNumber": str(rng.randint(1, 4000)),
-        "ZipCode": f"{rng.randint(1000, 9999)}",
-        "Notes": "",
-        "Description": "Casa",
-        "Phone": phone,
-        "AlternativePhone": "",
-    }
 
 
 def order_item(
@@ -101,38 +79,6 @@ def order_item(
         "Notes": "",
         **status_fields(status),
         "IsCancelled": False,
-    }
-
-
-def stock_movement(quantity: int) -> dict[str, Any]:
-    """The stock the sale took from the seller's account (PrevStock - Quantity = PostStock)."""
-    return {
-        "Account": {
-            "Id": 1001,
-            "DocType": "CUIT",
-            "DocNumber": "30-00001001-1",
-            "PickupCode": "",
-            "OwnCode": "ACC-1001",
-            "Name": "Cuenta Sandbox",
-            "BusinessName": "Sandbox S.A.",
-        },
-        "PrevStock": 50,
-        "PostStock": 50 - quantity,
-        "Quantity": quantity,
-        "MinPublicationQuantity": 0,
-        "MaxPublicationQuantity": 0,
-        "DateCreated": iso_utc(BASE_STOCK_TIME),
-    }
-
-
-def discount(amount: float) -> dict[str, Any]:
-    return {
-        "Amount": amount,
-        "Value": amount,
-        "Type": "Cupón",
-        "Priority": "1",
-        "Notes": "Cupón de bienvenida",
-        "Code": "BIENVENIDA",
     }
 
 
@@ -212,31 +158,6 @@ def shipping(
     }
 
 
-def buyer(rng: random.Random, name: str, code: int) -> dict[str, Any]:
-    phone = f"+54 11 {rng.randint(4000, 4999)}-{rng.randint(1000, 9999)}"
-    doc = f"{rng.randint(20_000_000, 45_000_000)}"
-    home = address(rng, phone)
-    return {
-        "Code": code,
-        "Owncode": f"CLI-{code}",
-        "Name": name,
-        "Phone": phone,
-        "Email": f"cliente{code}@example.com",
-        "DocType": "DNI",
-        "DocNumber": doc,
-        "Nickname": name.upper().replace(" ", ""),
-        "Address": home,
-        "BillingInfo": {
-            "DocType": "DNI",
-            "DocNumber": doc,
-            "TaxPayerType": "Consumidor Final",
-            "BusinessName": name,
-            "StateRegistration": {"DocType": "", "DocNumber": ""},
-            "Address": dict(home),
-        },
-    }
-
-
 def build_order(
     order_id: int,
     rng: random.Random,
@@ -294,20 +215,3 @@ def build_order(
         "IsCancelled": False,
         "Invoice": {"DanfePdfUrl": "", "XmlUrl": ""},
     }
-
-
-def invoice(order_id: int, when: float) -> dict[str, Any]:
-    """Metadata of an invoice attached to a shipped order (content via the documents API)."""
-    return {
-        "Type": 0,
-        "Name": f"Factura B 0001-{order_id:08d}",
-        "Extension": "pdf",
-        "Fullfilename": f"factura-{order_id}.pdf",
-        "Size": 48213,
-        "DocumentDate": iso_utc(when + 3600),
-        "DateCreated": iso_utc(when + 3600),
-    }
-
-
-def claim(order_id: int, when: float) -> dict[str, Any]:
-    return {"ExternalClaimId": 5_000_000 + order_id, "DateCreated": iso_utc(when + 86400)}

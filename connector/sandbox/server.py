@@ -10,14 +10,15 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import re
-from collections.abc import Callable
+import socket
+import sys
+import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from connector.sandbox import accounts, control, order_writes, orders, products
+from connector.sandbox import control
 from connector.sandbox.binding import (
     ApiError,
     ApiRequest,
@@ -30,50 +31,10 @@ from connector.sandbox.core import SandboxCore
 from connector.sandbox.faults import DROP_KINDS, RESPONSE_KINDS, injected_response, reset_connection
 from connector.sandbox.gcra import Decision
 from connector.sandbox.options import Fault, RequestRecord
+from connector.sandbox.routes import Route, resolve
 
 log = logging.getLogger("connector.sandbox")
-Handler = Callable[[ApiRequest], ApiResponse]
 UNKNOWN_ENDPOINT = "UNKNOWN"  # one rate-limit bucket for every unknown path
-
-
-@dataclass(frozen=True)
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    endpoint: str
-    handler: Handler
-
-
-def _route(method: str, template: str, handler: Handler) -> Route:
-    regex = re.escape(template).replace(r"\{id\}", r"(?P<id>\d+)")
-    return Route(method, re.compile(regex), f"{method} {template}", handler)
-
-
-ROUTES = (
-    _route("GET", "/v2/products", products.get_products),
-    _route("POST", "/v2/products", products.post_products),
-    _route("GET", "/v2/orders", orders.get_orders),
-    _route("PUT", "/v2/orders", order_writes.update_statuses),
-    _route("PUT", "/v2/orders/integrate", order_writes.integrate_orders),
-    _route("GET", "/v2/accounts", accounts.get_accounts),
-    _route("GET", "/v2/accounts/{id}/pricelists", accounts.get_price_lists),
-    _route("GET", "/v2/accounts/pricelists", accounts.get_price_lists),
-    _route("GET", "/v2/accounts/{id}/marketplaces", accounts.get_marketplaces),
-    _route("GET", "/v2/accounts/{id}/stores", accounts.get_stores),
-)
-
-
-def resolve(method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
-    """The route, its path parameters, and whether the path exists for some other method."""
-    normal = path.rstrip("/").lower() or "/"  # ASP.NET routes ignore case
-    path_known = False
-    for route in ROUTES:
-        found = route.pattern.fullmatch(normal)
-        if found:
-            if route.method == method:
-                return route, found.groupdict(), True
-            path_known = True
-    return None, {}, path_known
 
 
 @dataclass
@@ -215,7 +176,35 @@ class SandboxHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], core: SandboxCore) -> None:
         self.core = core
         self.pipeline = ApiPipeline(core)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__(address, SandboxRequestHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Cut every live connection: a stopped sandbox must not keep answering on a client's
+        pooled keep-alive connection (tests stop it to play "Alephee unreachable")."""
+        with self._open_lock:
+            connections = list(self._open)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already gone
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # The default prints a traceback to stderr; a dropped client is routine here.
+        problem = sys.exc_info()[1]  # called from socketserver's except block
+        log.debug("sandbox connection ended abruptly (%s)", type(problem).__name__)
 
 
 class SandboxRequestHandler(BaseHTTPRequestHandler):

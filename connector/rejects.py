@@ -1,0 +1,123 @@
+"""The rejects report: the rejected rows exactly as read, plus where they were and why.
+
+A report is in the same format family as its source (CSV in: CSV out with the same delimiter,
+encoding and BOM; XLSX in: XLSX out with every cell typed as text) and keeps the same title
+rows, header and sheets, so an operator can fix a row and drop the report back in the inbox:
+it reads through the same mapping (``match_mapping`` recognises ``rejects-<source>-...``
+names). Two columns are appended at the end: ``line`` and ``reason``.
+
+Every cell goes through ``connector.cells.safe_text``: an ERP description such as
+``=HYPERLINK(...)`` arrives as inert text. The apostrophe it may add before ``= + - @`` is
+dropped again when a report is read back, so values and SKUs round-trip exactly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from connector.cells import safe_text
+from connector.fsutil import publish, timestamped_name
+from connector.readers.columns import resolve_columns
+from connector.readers.export import Export, RawSheet, Reject
+
+REPORT_COLUMNS = ("line", "reason")
+
+
+def write_rejects(outbox: Path, export: Export, rejects: list[Reject], when: datetime) -> Path:
+    """Publish ``rejects-<source stem>-<YYYYmmdd-HHMMSS>.csv|xlsx`` in ``outbox``."""
+    xlsx = export.source.kind == "xlsx"
+    name = timestamped_name(f"rejects-{export.path.stem}", ".xlsx" if xlsx else ".csv", when)
+    tables = list(_tables(export, rejects))
+
+    def write(handle: BinaryIO) -> None:
+        if xlsx:
+            _write_xlsx(handle, export, tables)
+        else:
+            _write_csv(handle, export, tables[0][1] if tables else [])
+
+    return publish(outbox, name, write)
+
+
+def _tables(export: Export, rejects: list[Reject]) -> Iterable[tuple[str, list[list[str]]]]:
+    """Per source sheet (in order): the rows to write, title rows and header included."""
+    sheets = list(export.sheets) or [_blank_sheet()]
+    known = {sheet.name for sheet in sheets}
+    for number, sheet in enumerate(sheets):
+        # A reject naming no known sheet (a caller's own) goes to the first sheet.
+        mine = [
+            r for r in rejects if r.sheet == sheet.name or (number == 0 and r.sheet not in known)
+        ]
+        width = max(len(sheet.header), sheet.cells.shape[1])
+        rows = [list(row) for row in sheet.preamble]
+        if sheet.header:
+            rows.append(_pad(sheet.header, width) + list(REPORT_COLUMNS))
+        for reject in mine:
+            cells = sheet.row(reject.line) or _bare_row(export, sheet, reject, width)
+            rows.append([*_pad(cells, width), str(reject.line), reject.reason])
+        yield sheet.name, rows
+
+
+def _bare_row(export: Export, sheet: RawSheet, reject: Reject, width: int) -> list[str]:
+    """A reject with no source row (added by the caller): only its SKU, in the SKU column."""
+    cells = [""] * width
+    try:
+        index = resolve_columns(export.path, sheet, export.mapping)["sku"]
+    except Exception:  # noqa: BLE001 - a report must be written even for an odd sheet
+        return cells
+    if index < width:
+        cells[index] = reject.sku
+    return cells
+
+
+def _pad(cells: list[str], width: int) -> list[str]:
+    return list(cells) + [""] * (width - len(cells))
+
+
+def _write_csv(handle: BinaryIO, export: Export, rows: list[list[str]]) -> None:
+    source = export.source
+    encoding = source.encoding or "utf-8-sig"
+    text = io.TextIOWrapper(handle, encoding=encoding, errors="replace", newline="")
+    try:
+        if source.sep_line:
+            text.write(f"sep={source.delimiter}\r\n")
+        writer = csv.writer(text, delimiter=source.delimiter or ";", lineterminator="\r\n")
+        for row in rows:
+            writer.writerow([safe_text(cell) for cell in row])
+        text.flush()
+    finally:
+        text.detach()  # publish() still owns and fsyncs the binary handle
+
+
+def _write_xlsx(
+    handle: BinaryIO, export: Export, tables: list[tuple[str, list[list[str]]]]
+) -> None:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    content = dict(tables)
+    # Every sheet of the source, in order, so "sheets = 2" still points at the same sheet.
+    for name in export.source.workbook_sheets or tuple(content):
+        sheet = workbook.create_sheet(title=name)
+        for row in content.get(name, []):
+            cells = []
+            for value in row:
+                cell = WriteOnlyCell(sheet, value=safe_text(value))
+                cell.number_format = "@"  # text: Excel keeps leading zeros when edited
+                cells.append(cell)
+            sheet.append(cells)
+    workbook.save(handle)
+
+
+def _blank_sheet() -> RawSheet:
+    return RawSheet(
+        name="", preamble=[], header=[], cells=pd.DataFrame(), lines=np.empty(0, dtype=np.int64)
+    )

@@ -1,0 +1,172 @@
+"""Alephee's rules on each row, then one row per product (duplicates and sheets combined).
+
+Per row (a bad row is rejected, the rest go on):
+
+- the SKU must not be empty; a row whose mapped cells are all empty is skipped silently
+  (group headings and spacer rows of ERP reports are not products);
+- stock: a whole number >= 0; price / price with taxes: > 0 with at most 4 decimals;
+  suggested retail price and cost: the same when present, empty = not sent;
+- an empty stock, price or price-with-taxes cell rejects the row ("stock is empty").
+
+Duplicates (the same SKU, or brand + SKU when a brand is mapped, within one sheet or file):
+identical rows collapse to the first silently; rows with different values reject every row
+of that SKU, since the connector cannot know which one the ERP meant.
+
+Several sheets (``combine``): "sum" adds stock across sheets and needs every price field to
+agree; if any row of the SKU was rejected, the whole SKU is rejected (a partial sum would send
+a wrong stock). "first" takes the SKU from the first listed sheet that has it; if that row
+is rejected, the SKU is not sent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from connector.mapping import VALUE_FIELDS, ProductMapping
+from connector.readers.columns import SheetFrame
+from connector.readers.duplicates import combine_sheets, find_duplicates
+from connector.readers.export import empty_table, table_column, text_column
+from connector.readers.numbers import Mask, Numbers, clean, parse_e4
+
+MAX_STOCK = 2**31 - 1
+REQUIRED = ("quantity", "price", "price_with_taxes")
+LABELS = {
+    "quantity": "stock",
+    "price": "price",
+    "price_with_taxes": "price with taxes",
+    "suggested_retail_price": "suggested retail price",
+    "cost": "cost",
+}
+SHOWN_CHARS = 40
+Message = str | pd.Series
+
+
+@dataclass(frozen=True, eq=False)
+class Validated:
+    table: pd.DataFrame
+    rejects: pd.DataFrame  # line, sheet, sku, reason (sorted by sheet order, line)
+    rows_read: int
+    members: pd.DataFrame  # sku, brand, line, sheet of every row behind an accepted product
+
+
+def validate(frames: list[SheetFrame], mapping: ProductMapping, *, unit: str = "line") -> Validated:
+    fields = [name for name in VALUE_FIELDS if getattr(mapping.columns, name) is not None]
+    prepared = [_prepare(frame, fields) for frame in frames]
+    rows = pd.concat(prepared, ignore_index=True) if prepared else pd.DataFrame()
+    if rows.empty:
+        empty = pd.DataFrame({"line": [], "sheet": [], "sku": [], "reason": []})
+        return Validated(empty_table(), empty, 0, empty_table()[["sku", "brand", "line", "sheet"]])
+    rows_read = len(rows)
+    parsed = {
+        name: parse_e4(rows[text_column(name)], mapping.decimal, mapping.thousands)
+        for name in fields
+    }
+    rows["reason"] = row_reasons(rows, parsed, mapping)
+    for name in fields:
+        rows[table_column(name)] = _value(name, parsed[name])
+    rows = find_duplicates(rows, fields, unit)
+    members = rows[rows["reason"] == ""]
+    if len(frames) > 1:
+        rows, members = combine_sheets(rows, fields, mapping.combine, unit)
+    return Validated(
+        table=_table(rows[rows["reason"] == ""]),
+        rejects=rows.loc[rows["reason"] != "", ["line", "sheet", "sku", "reason"]],
+        rows_read=rows_read,
+        members=members[["sku", "brand", "line", "sheet"]].reset_index(drop=True),
+    )
+
+
+def _prepare(frame: SheetFrame, fields: list[str]) -> pd.DataFrame:
+    """Clean the text, attach sheet and notes, and drop rows with nothing mapped in them."""
+    values = frame.values
+    rows = pd.DataFrame({"sku": clean(values["sku"])})
+    rows["brand"] = clean(values["brand"]) if "brand" in values else ""
+    for name in fields:
+        rows[text_column(name)] = clean(values[name])
+    rows["line"] = values["line"].to_numpy(dtype=np.int64)
+    rows["sheet"] = frame.sheet
+    rows["order"] = frame.order
+    note = np.full(len(rows), "", dtype=object)
+    for position, messages in frame.notes.items():
+        note[position] = "; ".join(messages)
+    rows["note"] = pd.Series(note, index=rows.index, dtype="str")
+    mapped = rows[["sku", "brand", *(text_column(name) for name in fields)]]
+    blank = (mapped == "").all(axis=1).to_numpy(dtype=bool) & (rows["note"] == "").to_numpy()
+    return rows[~blank]
+
+
+def _value(name: str, numbers: Numbers) -> pd.Series[int]:
+    if name != "quantity":
+        return numbers.e4
+    return numbers.e4 // 10_000
+
+
+def _table(accepted: pd.DataFrame) -> pd.DataFrame:
+    table = empty_table()
+    if accepted.empty:
+        return table
+    ordered = accepted.sort_values(["order", "line"], kind="stable")
+    columns: dict[str, object] = {}
+    for column in table.columns:
+        if column in ordered:
+            columns[column] = ordered[column].to_numpy()
+        else:
+            columns[column] = pd.array([pd.NA] * len(ordered), dtype="Int64")
+    result = pd.DataFrame(columns)
+    return result.astype(table.dtypes.to_dict())
+
+
+def row_reasons(
+    rows: pd.DataFrame, parsed: dict[str, Numbers], mapping: ProductMapping
+) -> pd.Series:
+    """Why each row is rejected ("" when it is fine); several reasons are joined by "; "."""
+    checks: list[tuple[Mask, Message]] = [
+        ((rows["note"] != "").to_numpy(dtype=bool), rows["note"]),
+        ((rows["sku"] == "").to_numpy(dtype=bool), "SKU is empty"),
+    ]
+    example = _example(mapping.decimal, mapping.thousands)
+    for name, numbers in parsed.items():
+        checks.extend(_value_checks(name, numbers, example))
+    reasons = pd.Series("", index=rows.index, dtype="str")
+    bad = np.zeros(len(rows), dtype=bool)
+    for mask, _ in checks:
+        bad |= mask
+    if not bad.any():
+        return reasons
+    found = reasons[bad]
+    for mask, message in checks:
+        hit = mask[bad]
+        if hit.any():
+            text = message if isinstance(message, str) else message[bad]
+            found = found.where(~hit, found + "; " + text)
+    reasons[bad] = found.str.removeprefix("; ")
+    return reasons
+
+
+def _value_checks(name: str, numbers: Numbers, example: str) -> list[tuple[Mask, Message]]:
+    label = LABELS[name]
+    shown = f"{label} '" + numbers.text.str.slice(0, SHOWN_CHARS) + "'"
+    valid = numbers.e4.notna().to_numpy(dtype=bool)
+    e4 = numbers.e4.to_numpy(dtype=np.int64, na_value=0)
+    checks: list[tuple[Mask, Message]] = []
+    if name in REQUIRED:
+        checks.append((numbers.empty, f"{label} is empty"))
+    checks.append((numbers.invalid, shown + f" is not a number (write it like {example})"))
+    if name == "quantity":
+        fraction = numbers.too_precise | (valid & (e4 % 10_000 != 0))
+        checks.append((fraction, shown + " is not a whole number"))
+        checks.append((valid & (e4 < 0), shown + " is negative; Alephee takes 0 or more"))
+        huge = numbers.too_large | (valid & (e4 > MAX_STOCK * 10_000))
+        checks.append((huge, shown + " is too large"))
+        return checks
+    checks.append((numbers.too_precise, shown + " has more than 4 decimals"))
+    checks.append((valid & (e4 <= 0), shown + " must be greater than 0"))
+    checks.append((numbers.too_large, shown + " is too large"))
+    return checks
+
+
+def _example(decimal: str, thousands: str) -> str:
+    return f"1{thousands}234{decimal}56" if thousands else f"1234{decimal}56"
