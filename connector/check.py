@@ -2,29 +2,45 @@
 
 Checks, in order: the configuration; the mappings; the folders (exist, writable, state on a
 local disk); Alephee (key and account with GET /v2/accounts, the configured price list); and
-a sample of each inbox file (or the file given) read through its mapping.
-Exit 0 when all is fine, 2 otherwise.
+each inbox file (or the file given) read through its mapping, showing its first rows as the
+connector understands them. Exit 0 when all is fine, 2 otherwise. Rows an export would reject
+are shown but are not set-up problems: a real run reports them in the rejects report.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from connector.alephee.client import AlephClient
 from connector.config import Config, load_config
-from connector.errors import EXIT_CONFIG, ConfigError, ConnectorError
+from connector.errors import EXIT_CONFIG, EXIT_OK, ConfigError, ConnectorError
+from connector.intake.scan import is_ignored
 from connector.intake.watcher import choose_observer
 from connector.mapping import ProductMapping, load_mappings, match_mapping
 from connector.order_mapping import load_order_mapping
-from connector.readers import read_export
+from connector.readers import Export, read_export
 
 Say = Callable[[str], None]
 SAMPLE_ROWS = 5
+FOLDERS = ("inbox", "outbox", "state", "archive", "failed", "mappings")
+LABELS = {
+    "sku": "SKU",
+    "brand": "brand",
+    "quantity": "stock",
+    "price_e4": "price",
+    "price_with_taxes_e4": "price with taxes",
+    "suggested_retail_price_e4": "suggested retail price",
+    "cost_e4": "cost",
+}
 
 
 class Findings:
+    """Prints each finding as it is found; counts the problems."""
+
     def __init__(self, say: Say) -> None:
         self.say = say
         self.problems = 0
@@ -36,37 +52,54 @@ class Findings:
         self.problems += 1
         self.say(f"PROBLEM  {text}")
 
+    def note(self, text: str) -> None:
+        self.say(f"NOTE     {text}")
 
-def run_check(config_path: Path | None, file: Path | None, say: Say) -> int:
+    def detail(self, text: str) -> None:
+        self.say(f"           {text}")
+
+
+def run_check(
+    config_path: Path | None, file: Path | None, say: Say, *, mounts: str | None = None
+) -> int:
+    """Every check, each finding printed through ``say``; the exit code (0 or 2)."""
     findings = Findings(say)
     try:
         config = load_config(config_path)
     except ConfigError as exc:
         for line in exc.problems:
             findings.problem(f"{exc.source or 'configuration'}: {line}")
+        say("Fix the configuration first, then run 'connector check' again.")
         return EXIT_CONFIG
     findings.ok(f"configuration {config.source}")
-    mappings = _mappings(config, findings)
-    _folders(config, findings)
-    _alephee(config, findings)
-    for path in (
-        [file] if file else sorted(p for p in config.folders.inbox.glob("*") if p.is_file())
-    ):
-        _sample(path, mappings, findings)
-    say("All good." if not findings.problems else f"{findings.problems} problem(s) to fix.")
-    return 0 if not findings.problems else EXIT_CONFIG
+    mappings = check_mappings(config, findings)
+    check_folders(config, findings, mounts=mounts)
+    check_alephee(config, findings)
+    for path in _files_to_sample(config, file, findings):
+        check_file(path, mappings, findings)
+    if findings.problems:
+        say(f"{findings.problems} problem(s) to fix.")
+        return EXIT_CONFIG
+    say("All good.")
+    return EXIT_OK
 
 
-def _mappings(config: Config, findings: Findings) -> list[ProductMapping]:
+def check_mappings(config: Config, findings: Findings) -> list[ProductMapping]:
     mappings: list[ProductMapping] = []
     try:
         mappings = load_mappings(config.folders.mappings)
-        findings.ok(f"{len(mappings)} product mapping(s) in {config.folders.mappings}")
     except ConfigError as exc:
         for line in exc.problems:
             findings.problem(f"mapping: {line}")
-    if not mappings and not findings.problems:
-        findings.problem(f"no product mapping in {config.folders.mappings}: run 'connector init'")
+    else:
+        if mappings:
+            names = ", ".join(m.source.name for m in mappings)
+            findings.ok(f"{len(mappings)} product mapping(s): {names}")
+        else:
+            findings.problem(
+                f'no product mapping (kind = "products") in {config.folders.mappings}: '
+                "copy an example from 'connector init' and adapt it (docs/mapping-products.md)"
+            )
     if config.orders.enabled:
         try:
             load_order_mapping(config.folders.mappings / config.orders.mapping)
@@ -77,88 +110,157 @@ def _mappings(config: Config, findings: Findings) -> list[ProductMapping]:
     return mappings
 
 
-def _folders(config: Config, findings: Findings) -> None:
-    folders = config.folders
-    for name in ("inbox", "outbox", "state", "archive", "failed"):
-        path: Path = getattr(folders, name)
+def check_folders(config: Config, findings: Findings, *, mounts: str | None = None) -> None:
+    for name in FOLDERS:
+        path: Path = getattr(config.folders, name)
         if not path.is_dir():
             findings.problem(
-                f"folder {name} ({path}) does not exist: create it or fix folders.{name}"
+                f"folder {name} ({path}) does not exist: create it, or fix folders.{name} "
+                "in connector.toml"
             )
-            continue
-        probe = path / f".connector-check-{uuid.uuid4().hex}"
-        try:
-            probe.write_bytes(b"")
-            probe.unlink()
-            findings.ok(f"folder {name} {path} is writable")
-        except OSError as exc:
-            findings.problem(
-                f"folder {name} ({path}) is not writable ({exc.strerror}): give the "
-                "connector's user write access"
-            )
-    if folders.state.is_dir() and choose_observer(folders.state) == "polling":
+        elif name != "mappings":
+            _writable(name, path, findings)
+    state = config.folders.state
+    if state.is_dir() and not state_is_local(state, mounts=mounts):
         findings.problem(
-            f"the state folder {folders.state} is on a network share: SQLite needs "
-            "a local disk; set folders.state to a local path"
+            f"the state folder {state} is on a network share: its database needs a local "
+            r"disk; set folders.state to a local path such as C:\ProgramData\connector\state"
         )
 
 
-def _alephee(config: Config, findings: Findings) -> None:
+def _writable(name: str, path: Path, findings: Findings) -> None:
+    probe = path / f".connector-check-{uuid.uuid4().hex}.tmp"
     try:
-        with AlephClient(
-            config.alephee, config.retry.model_copy(update={"max_attempts": 2})
-        ) as client:
-            accounts = client.accounts()
-            ids = {account.id for account in accounts}
-            if ids and config.alephee.account_id not in ids:
-                findings.problem(
-                    f"account {config.alephee.account_id} is not among the accounts "
-                    f"of this key ({sorted(ids)}): fix alephee.account_id"
-                )
-            else:
-                findings.ok(f"Alephee accepts the key for account {config.alephee.account_id}")
-            if config.alephee.price_list_id is not None:
-                lists = {p.id for p in client.price_lists()}
-                if config.alephee.price_list_id in lists:
-                    findings.ok(f"price list {config.alephee.price_list_id} exists")
-                else:
-                    findings.problem(
-                        f"price list {config.alephee.price_list_id} does not exist "
-                        f"(the account has {sorted(lists)}): fix price_list_id"
-                    )
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        findings.problem(
+            f"folder {name} ({path}) is not writable ({exc.strerror or exc}): give the user "
+            "that runs the connector (the scheduled task's account) modify rights on it"
+        )
+    else:
+        findings.ok(f"folder {name} {path} is writable")
+
+
+def state_is_local(path: Path, *, mounts: str | None = None) -> bool:
+    """Not a UNC path, a mapped network drive or a network mount (SQLite needs a local disk)."""
+    return choose_observer(path, "auto", mounts=mounts) == "native"
+
+
+def check_alephee(config: Config, findings: Findings) -> None:
+    # Two attempts and a short budget: check answers in seconds, even when Alephee is down.
+    retry = config.retry.model_copy(update={"max_attempts": 2, "budget_seconds": 20.0})
+    try:
+        with AlephClient(config.alephee, retry) as client:
+            _account(config, client, findings)
+            _price_list(config, client, findings)
     except ConnectorError as exc:
-        findings.problem(f"Alephee: {exc}")
+        findings.problem(f"Alephee ({config.alephee.base_url}): {exc}")
 
 
-def _sample(path: Path, mappings: list[ProductMapping], findings: Findings) -> None:
+def _account(config: Config, client: AlephClient, findings: Findings) -> None:
+    wanted = config.alephee.account_id
+    ids = {account.id for account in client.accounts()}
+    if ids and wanted not in ids:
+        findings.problem(
+            f"account {wanted} is not among the accounts of this API key "
+            f"({', '.join(map(str, sorted(ids)))}): fix alephee.account_id"
+        )
+    else:
+        findings.ok(f"Alephee accepts the API key for account {wanted}")
+
+
+def _price_list(config: Config, client: AlephClient, findings: Findings) -> None:
+    lists = {p.id: p.name for p in client.price_lists()}
+    wanted = config.alephee.price_list_id
+    known = ", ".join(f"{pid} ({name})" for pid, name in sorted(lists.items()))
+    if wanted is None and len(lists) > 1:
+        findings.problem(
+            f"the account has {len(lists)} price lists ({known}) and alephee.price_list_id "
+            "is not set: set it to the list the ERP prices belong to"
+        )
+    elif wanted is not None and wanted not in lists:
+        findings.problem(
+            f"price list {wanted} does not exist in the account (it has {known or 'none'}): "
+            "fix alephee.price_list_id"
+        )
+    elif wanted is not None:
+        findings.ok(f"price list {wanted} ({lists[wanted]}) exists")
+
+
+def _files_to_sample(config: Config, file: Path | None, findings: Findings) -> list[Path]:
+    if file is not None:
+        if not file.is_file():
+            findings.problem(f"{file} is not a file: give the path of an ERP export")
+            return []
+        return [file]
+    inbox = config.folders.inbox
+    if not inbox.is_dir():
+        return []
+    found = sorted(
+        p for p in inbox.iterdir() if p.is_file() and not is_ignored(p.name, config.intake.ignore)
+    )
+    if not found:
+        findings.note(
+            f"the inbox {inbox} is empty: give an export as 'connector check FILE' to "
+            "try the mapping on it"
+        )
+    return found
+
+
+def check_file(path: Path, mappings: list[ProductMapping], findings: Findings) -> None:
+    """Read one export through its mapping and show its first rows and row errors."""
     mapping = match_mapping(path, mappings)
     if mapping is None:
         findings.problem(
-            f"{path.name}: no mapping matches this file name: add it to the "
-            "'files' patterns of a mapping"
+            f"{path.name}: no mapping matches this file name: add a pattern for it to "
+            "the 'files' list of a mapping"
         )
         return
     try:
         export = read_export(path, mapping)
     except ConnectorError as exc:
-        findings.problem(f"{path.name}: {exc}")
+        message = str(exc).removeprefix(f"{path.name}: ")
+        hint = getattr(exc, "hint", "")
+        findings.problem(f"{path.name} (mapping {mapping.source.name}): {message}" + _hint(hint))
         return
     findings.ok(
-        f"{path.name}: mapping {mapping.name!r}, {len(export.table)} good rows, "
-        f"{len(export.rejects)} rejected"
+        f"{path.name}: read with mapping {mapping.source.name}: {len(export.table):,} good "
+        f"rows, {len(export.rejects):,} rejected"
     )
+    _show_rows(export, findings)
+
+
+def _hint(hint: str) -> str:
+    return f"; {hint}" if hint else ""
+
+
+def _show_rows(export: Export, findings: Findings) -> None:
+    unit = "row" if export.source.kind == "xlsx" else "line"
     for record in export.table.head(SAMPLE_ROWS).to_dict("records"):
+        where = _where(unit, record.get("line"), record.get("sheet"))
         values = ", ".join(
-            f"{k}={_show(k, v)}"
-            for k, v in record.items()
-            if k not in ("line", "sheet") and v is not None and str(v) not in ("<NA>", "nan", "")
+            f"{label} {shown}"
+            for key, label in LABELS.items()
+            if (shown := show_value(key, record.get(key))) != ""
         )
-        findings.say(f"           line {record['line']}: {values}")
+        findings.detail(f"{where}: {values}")
     for reject in export.rejects[:SAMPLE_ROWS]:
-        findings.say(f"           line {reject.line}: REJECTED {reject.reason}")
+        findings.detail(f"{_where(unit, reject.line, reject.sheet)}: REJECTED: {reject.reason}")
+    if len(export.rejects) > SAMPLE_ROWS:
+        more = len(export.rejects) - SAMPLE_ROWS
+        findings.detail(f"... and {more:,} more rejected rows (a real run lists them all)")
 
 
-def _show(key: str, value: object) -> str:
+def _where(unit: str, line: Any, sheet: Any) -> str:
+    place = f"{unit} {line}"
+    return f"sheet {sheet!r} {place}" if sheet else place
+
+
+def show_value(key: str, value: Any) -> str:
+    """A table value as the operator wrote it: prices back from 1/10,000 units; '' if empty."""
+    if value is None or str(value) in ("", "<NA>", "nan", "None"):
+        return ""
     if key.endswith("_e4"):
-        return f"{int(value) / 10_000:g}"  # type: ignore[call-overload]
+        return format(Decimal(int(value)) / 10_000, "f")
     return str(value)

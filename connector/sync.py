@@ -132,6 +132,9 @@ def _due(
     rows: pd.DataFrame, group: str, now: datetime, schedule: ScheduleSettings, report: IngestReport
 ) -> pd.DataFrame:
     rows = rows.copy()
+    if rows.empty:
+        rows["due_at"], rows["reason"] = pd.Series(dtype=str), pd.Series(dtype=str)
+        return rows
     later = due_at(group, to_zero=False, moment=now, schedule=schedule)
     at_once = due_at(group, to_zero=True, moment=now, schedule=schedule)
     to_zero = rows["quantity"].eq(0).fillna(False) if group == STOCK else None

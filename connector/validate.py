@@ -21,6 +21,7 @@ is rejected, the SKU is not sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -41,7 +42,6 @@ LABELS = {
     "cost": "cost",
 }
 SHOWN_CHARS = 40
-Message = str | pd.Series
 
 
 @dataclass(frozen=True, eq=False)
@@ -95,7 +95,7 @@ def _prepare(frame: SheetFrame, fields: list[str]) -> pd.DataFrame:
     rows["note"] = pd.Series(note, index=rows.index, dtype="str")
     mapped = rows[["sku", "brand", *(text_column(name) for name in fields)]]
     blank = (mapped == "").all(axis=1).to_numpy(dtype=bool) & (rows["note"] == "").to_numpy()
-    return rows[~blank]
+    return rows[~blank] if blank.any() else rows
 
 
 def _value(name: str, numbers: Numbers) -> pd.Series[int]:
@@ -108,64 +108,87 @@ def _table(accepted: pd.DataFrame) -> pd.DataFrame:
     table = empty_table()
     if accepted.empty:
         return table
-    ordered = accepted.sort_values(["order", "line"], kind="stable")
+    position = accepted["order"].to_numpy() * (1 << 40) + accepted["line"].to_numpy()
+    if not (np.diff(position) > 0).all():
+        accepted = accepted.iloc[np.argsort(position, kind="stable")]
     columns: dict[str, object] = {}
-    for column in table.columns:
-        if column in ordered:
-            columns[column] = ordered[column].to_numpy()
+    for column, dtype in table.dtypes.items():
+        if column in accepted:
+            columns[str(column)] = accepted[column].astype(dtype).reset_index(drop=True)
         else:
-            columns[column] = pd.array([pd.NA] * len(ordered), dtype="Int64")
-    result = pd.DataFrame(columns)
-    return result.astype(table.dtypes.to_dict())
+            size = len(accepted)
+            missing = np.ones(size, dtype=bool)
+            columns[str(column)] = pd.arrays.IntegerArray(np.zeros(size, dtype=np.int64), missing)
+    return pd.DataFrame(columns)
+
+
+class Check(NamedTuple):
+    """A rejection rule: rows in ``mask`` get ``before + quoted value + after``."""
+
+    mask: Mask
+    before: str
+    values: pd.Series | None = None
+    after: str = ""
+
+    def message(self, bad: Mask) -> str | pd.Series:
+        if self.values is None:
+            return self.before
+        shown = self.values[bad].str.slice(0, SHOWN_CHARS)
+        return self.before + shown + self.after
 
 
 def row_reasons(
     rows: pd.DataFrame, parsed: dict[str, Numbers], mapping: ProductMapping
 ) -> pd.Series:
     """Why each row is rejected ("" when it is fine); several reasons are joined by "; "."""
-    checks: list[tuple[Mask, Message]] = [
-        ((rows["note"] != "").to_numpy(dtype=bool), rows["note"]),
-        ((rows["sku"] == "").to_numpy(dtype=bool), "SKU is empty"),
+    checks = [
+        Check((rows["note"] != "").to_numpy(dtype=bool), "", rows["note"]),
+        Check((rows["sku"] == "").to_numpy(dtype=bool), "SKU is empty"),
     ]
     example = _example(mapping.decimal, mapping.thousands)
     for name, numbers in parsed.items():
         checks.extend(_value_checks(name, numbers, example))
     reasons = pd.Series("", index=rows.index, dtype="str")
     bad = np.zeros(len(rows), dtype=bool)
-    for mask, _ in checks:
-        bad |= mask
+    for check in checks:
+        bad |= check.mask
     if not bad.any():
         return reasons
+    # Messages are only built for the bad rows: usually a handful out of a million.
     found = reasons[bad]
-    for mask, message in checks:
-        hit = mask[bad]
+    for check in checks:
+        hit = check.mask[bad]
         if hit.any():
-            text = message if isinstance(message, str) else message[bad]
-            found = found.where(~hit, found + "; " + text)
+            found = found.where(~hit, found + "; " + check.message(bad))
     reasons[bad] = found.str.removeprefix("; ")
     return reasons
 
 
-def _value_checks(name: str, numbers: Numbers, example: str) -> list[tuple[Mask, Message]]:
+def _value_checks(name: str, numbers: Numbers, example: str) -> list[Check]:
     label = LABELS[name]
-    shown = f"{label} '" + numbers.text.str.slice(0, SHOWN_CHARS) + "'"
     valid = numbers.e4.notna().to_numpy(dtype=bool)
     e4 = numbers.e4.to_numpy(dtype=np.int64, na_value=0)
-    checks: list[tuple[Mask, Message]] = []
-    if name in REQUIRED:
-        checks.append((numbers.empty, f"{label} is empty"))
-    checks.append((numbers.invalid, shown + f" is not a number (write it like {example})"))
+
+    def quoted(mask: Mask, after: str) -> Check:
+        return Check(mask, f"{label} '", numbers.text, "' " + after)
+
+    checks = [Check(numbers.empty, f"{label} is empty")] if name in REQUIRED else []
+    checks.append(quoted(numbers.invalid, f"is not a number (write it like {example})"))
     if name == "quantity":
         fraction = numbers.too_precise | (valid & (e4 % 10_000 != 0))
-        checks.append((fraction, shown + " is not a whole number"))
-        checks.append((valid & (e4 < 0), shown + " is negative; Alephee takes 0 or more"))
         huge = numbers.too_large | (valid & (e4 > MAX_STOCK * 10_000))
-        checks.append((huge, shown + " is too large"))
-        return checks
-    checks.append((numbers.too_precise, shown + " has more than 4 decimals"))
-    checks.append((valid & (e4 <= 0), shown + " must be greater than 0"))
-    checks.append((numbers.too_large, shown + " is too large"))
-    return checks
+        return [
+            *checks,
+            quoted(fraction, "is not a whole number"),
+            quoted(valid & (e4 < 0), "is negative; Alephee takes 0 or more"),
+            quoted(huge, "is too large"),
+        ]
+    return [
+        *checks,
+        quoted(numbers.too_precise, "has more than 4 decimals"),
+        quoted(valid & (e4 <= 0), "must be greater than 0"),
+        quoted(numbers.too_large, "is too large"),
+    ]
 
 
 def _example(decimal: str, thousands: str) -> str:

@@ -56,6 +56,7 @@ budget_seconds = 30
 min_age_seconds = 0
 stable_checks = 1
 check_interval_seconds = 0.05
+incomplete_grace_seconds = 0
 {extra}
 """,
         encoding="utf-8",

@@ -135,7 +135,7 @@ def test_alephee_rejects_three_items_the_rest_advance(tmp_path: Path) -> None:
         drop(config, "stock-1.csv", export(catalog_rows(30)))
         assert run(config) == 1
         sent = [item["SKU"] for body in posts(sb) for item in body]
-        assert gone <= set(sent) and len(sent) == 30
+        assert gone <= set(sent) and len(sent) == 29  # 0000001 was already accepted
         report = next(config.folders.outbox.glob("rejects-alephee-*.csv"))
         text = report.read_text(encoding="utf-8-sig")
         assert all(sku in text for sku in gone)

@@ -33,7 +33,6 @@ SNIFF_LINES = 20
 CANDIDATES = (";", ",", "\t", "|")
 _SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_TRAILING_BLANK = re.compile(r"(?:\r\n|\r|\n)\s*\Z")
 
 
 def read_csv(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[RawSheet]]:
@@ -51,7 +50,7 @@ def read_csv(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[Ra
     del text
     delimiter = _delimiter(mapping, sep, body)
     preamble = list(csv.reader(title, delimiter=delimiter))
-    parsed = parse_body(_TRAILING_BLANK.sub("", body), delimiter, body_line)
+    parsed = parse_body(_drop_trailing_blank_lines(body), delimiter, body_line)
     cells, lines, header = parsed.cells, parsed.lines, []
     notes: dict[int, str] = {}
     if mapping.header and len(cells):
@@ -65,6 +64,15 @@ def read_csv(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[Ra
         name="", preamble=preamble, header=header, cells=cells, lines=lines, row_notes=notes
     )
     return source, [sheet]
+
+
+def _drop_trailing_blank_lines(body: str) -> str:
+    """Remove empty or whitespace-only lines at the end (a regex here would scan the whole
+    body); trailing spaces or tabs of the last real line are kept, they may be empty fields."""
+    end = len(body.rstrip())
+    tail = body[end:]
+    breaks = [found for found in (tail.find("\n"), tail.find("\r")) if found >= 0]
+    return body[: end + min(breaks)] if breaks else body
 
 
 def decode(path: Path, data: bytes, encoding: str) -> tuple[str, str]:
@@ -159,14 +167,19 @@ def parse_body(body: str, delimiter: str, first_line: int) -> Parsed:
     except (ValueError, pd.errors.ParserError):
         return _parse_with_stdlib(body, delimiter, first_line)
     cells.columns = pd.RangeIndex(cells.shape[1])
-    lines = _record_lines(encoded, first_line)
+    lines = _record_lines(encoded, first_line, len(cells))
     if len(lines) != len(cells) or ('"' in body and _has_line_breaks(cells)):
         return _parse_with_stdlib(body, delimiter, first_line)
     return Parsed(cells, lines, np.full(len(cells), cells.shape[1], dtype=np.int64))
 
 
-def _record_lines(encoded: bytes, first_line: int) -> npt.NDArray[np.int64]:
+def _record_lines(encoded: bytes, first_line: int, records: int) -> npt.NDArray[np.int64]:
     """Line numbers of the non-empty physical lines (what pyarrow turns into records)."""
+    breaks = encoded.count(b"\n")
+    if encoded.count(b"\r") in (0, encoded.count(b"\r\n")):
+        physical = breaks + (0 if encoded.endswith(b"\n") else 1)
+        if physical == records:  # no empty line anywhere: the common case, no scan needed
+            return np.arange(first_line, first_line + records, dtype=np.int64)
     buffer = np.frombuffer(encoded, dtype=np.uint8)
     is_lf = np.append(buffer == 10, False)
     carriage = np.flatnonzero(buffer == 13)

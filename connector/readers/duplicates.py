@@ -18,11 +18,15 @@ SHEET_KEY = ["order", "sku", "brand"]
 
 def find_duplicates(rows: pd.DataFrame, fields: list[str], unit: str) -> pd.DataFrame:
     """Collapse identical duplicates; reject every row of a SKU with conflicting values."""
+    # The SKU column alone finds candidates fast; the full key is checked on those only.
     named = (rows["sku"] != "").to_numpy(dtype=bool)
-    repeated = named & rows.duplicated(SHEET_KEY, keep=False).to_numpy(dtype=bool)
+    repeated = named & rows["sku"].duplicated(keep=False).to_numpy(dtype=bool)
     if not repeated.any():
         return rows
     candidates = rows[repeated]
+    candidates = candidates[candidates.duplicated(SHEET_KEY, keep=False)]
+    if candidates.empty:
+        return rows
     signature = pd.concat([candidates[SHEET_KEY], _signature(candidates, fields)], axis=1)
     variants = signature.drop_duplicates().groupby(SHEET_KEY).size()
     conflicting = variants[variants > 1].index

@@ -51,9 +51,9 @@ def number_pattern(decimal: str, thousands: str) -> str:
 def unmark(text: pd.Series[str]) -> pd.Series[str]:
     """Drop the apostrophe the connector's own reports put before = + - @ (so a fixed rejects
     report reads back exactly); it is never part of an ERP value."""
-    marked = text.str.match(_MARKER.pattern).to_numpy(dtype=bool)
-    if not marked.any():
+    if not text.str.startswith("'").any():
         return text
+    marked = text.str.match(_MARKER.pattern).to_numpy(dtype=bool)
     return text.where(~marked, text.str.slice(1))
 
 
@@ -77,14 +77,14 @@ def parse_e4(text: pd.Series[str], decimal: str, thousands: str) -> Numbers:
         width = digits.str.len().to_numpy() - signed + (SCALE_DIGITS - scale)
         small = width <= MAX_DIGITS
         ok = precise & small
-        parsed = digits[ok].astype("int64").to_numpy()
+        # Arrow's own string -> int64 cast: ten times faster than through numpy objects.
+        parsed = digits[ok].astype("int64[pyarrow]").to_numpy(dtype=np.int64)
         rows = np.flatnonzero(matches)
         values[rows[ok]] = parsed * (10 ** (SCALE_DIGITS - scale[ok]))
         too_precise[rows[~precise]] = True
         too_large[rows[precise & ~small]] = True
     good = matches & ~too_precise & ~too_large
-    e4 = pd.Series(pd.array(values, dtype="Int64"), index=text.index)
-    e4[~good] = pd.NA
+    e4 = pd.Series(pd.arrays.IntegerArray(values, ~good), index=text.index)
     return Numbers(text, e4, empty, invalid, too_precise, too_large)
 
 

@@ -1,0 +1,154 @@
+"""The shape of ``connector status --json``: pydantic models, and the JSON Schema made from them.
+
+docs/status-schema.json is ``python -m connector.status_model > docs/status-schema.json``; a test
+fails when it drifts from these models and validates real output against the file. Times are
+UTC ISO 8601 text (``...Z`` or ``+00:00``); ``*_local`` fields repeat them in the configured
+time zone for people. Bump ``SCHEMA_VERSION`` on any change a monitoring script could notice.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import fields
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connector.runlog import RunSummary
+
+SCHEMA_VERSION = 1
+
+
+class Strict(BaseModel):
+    # Output always carries every field, so the schema lists them all as required.
+    model_config = ConfigDict(extra="forbid", json_schema_serialization_defaults_required=True)
+
+
+class Upcoming(Strict):
+    at: str = Field(description="when these deferred changes go (UTC)")
+    at_local: str = Field(description="the same moment in the schedule's time zone")
+    stock: int = Field(ge=0)
+    price: int = Field(ge=0)
+
+
+class Queue(Strict):
+    due: int = Field(ge=0, description="changes due now: the next run sends them")
+    deferred: int = Field(ge=0, description="changes waiting for their time slot")
+    next_deferred_at: str | None = Field(description="when the first deferred change goes (UTC)")
+    by_group: dict[str, int] = Field(description="queued changes per group: stock, price")
+    upcoming: list[Upcoming] = Field(description="deferred changes by the time they go")
+
+
+class Accepted(Strict):
+    accepted: int = Field(ge=0, description="products whose values Alephee acknowledged")
+    refused: int = Field(ge=0, description="products Alephee refused (see rejects-alephee-*)")
+
+
+class Catalog(Strict):
+    products: int = Field(ge=0, description="products in the cached Alephee catalog")
+    refreshed_at: str | None
+
+
+class FailedFile(Strict):
+    name: str
+    when: str | None = Field(description="when it was taken from the inbox (UTC)")
+    reason: str
+
+
+class Files(Strict):
+    days: float = Field(gt=0, description="the window of 'counts' and 'failed'")
+    counts: dict[str, int] = Field(
+        description="files per outcome in the window: done, failed, duplicate, claimed; "
+        "unsettled = finished files still waiting to be moved (any age)"
+    )
+    failed: list[FailedFile] = Field(description="newest first, at most 20")
+    waiting: list[str] = Field(description="file names in the inbox now")
+
+
+class Orders(Strict):
+    by_state: dict[str, int] = Field(
+        description="orders per state: written (in a file, mark pending), marked (integrated "
+        "in Alephee), not_found; cancellations = cancellation lines written"
+    )
+    last_orders_cycle: str | None
+    last_cancellations_cycle: str | None
+
+
+class RateLimit(Strict):
+    limit: int | None
+    remaining: int | None
+    reset: int | None = Field(description="seconds until the allowance was full again")
+
+
+class Alephee(Strict):
+    last_contact: str | None = Field(description="last successful answer from Alephee (UTC)")
+    last_exit: int | None = Field(description="exit code of the last run that called Alephee")
+    rate_limits: dict[str, RateLimit] = Field(
+        description="per endpoint, as Alephee's x-ratelimit-* headers said at the last contact"
+    )
+
+
+class RunCounts(Strict):
+    """The run summary line, as numbers (see connector.runlog.RunSummary)."""
+
+    files: int = 0
+    files_failed: int = 0
+    duplicates: int = 0
+    rows: int = 0
+    rejected: int = 0
+    not_in_catalog: int = 0
+    queued: int = 0
+    deferred: int = 0
+    sent: int = 0
+    accepted: int = 0
+    refused: int = 0
+    orders_written: int = 0
+    orders_waiting: int = 0
+    cancellations: int = 0
+    calls: int = 0
+    rate_limited: int = Field(default=0, description="429 answers during the run")
+    seconds: float = 0.0
+    notes: list[str] = []
+
+
+class Run(Strict):
+    mode: str = Field(description="once or run")
+    started_at: str
+    finished_at: str
+    exit_code: int = Field(description="0 ok, 1 rejects, 2 configuration, 3 Alephee, 4 locked")
+    summary: RunCounts
+    message: str
+
+
+class StatusReport(Strict):
+    schema_version: int = Field(description=f"{SCHEMA_VERSION} for this shape")
+    generated_at: str
+    timezone: str
+    config: str = Field(description="the connector.toml this report is about")
+    instance_running: bool = Field(description="another connector holds the state lock now")
+    queue: Queue
+    accepted: Accepted
+    catalog: Catalog
+    files: Files
+    orders: Orders
+    runs: list[Run] = Field(description="the last runs, newest first")
+    alephee: Alephee
+
+
+def run_counts(raw: dict[str, Any]) -> RunCounts:
+    """A stored summary; keys of another connector version are dropped, missing ones are 0."""
+    known = {f.name for f in fields(RunSummary)} & set(RunCounts.model_fields)
+    return RunCounts.model_validate({k: v for k, v in raw.items() if k in known})
+
+
+def schema() -> dict[str, Any]:
+    return StatusReport.model_json_schema(mode="serialization")
+
+
+def schema_text() -> str:
+    return json.dumps(schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(schema_text())
