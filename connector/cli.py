@@ -87,11 +87,37 @@ def build_parser() -> argparse.ArgumentParser:
                 help="show what would be sent and written; send and move nothing",
             )
 
-    p = sub.add_parser("status", help="what is queued, deferred, failed; last runs; API health")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser(
+        "status",
+        help="what is queued, deferred, failed; last runs; API health",
+        description="What waits for Alephee and when it goes, files waiting or failed, the "
+        "last runs, the last contact with Alephee and its rate limits, and whether another "
+        "connector is running. Reads the state database only; safe while a connector runs.",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="machine-readable output for monitoring tools (schema: docs/status-schema.json)",
+    )
+    p.add_argument(
+        "--days", type=float, default=7.0, help="failed files of the last DAYS days (default 7)"
+    )
+    p.add_argument("--runs", type=int, default=10, help="how many last runs to show (default 10)")
 
-    p = sub.add_parser("check", help="check the set-up: config, mappings, files, API key, folders")
-    p.add_argument("file", nargs="?", type=Path, help="an export file to read through its mapping")
+    p = sub.add_parser(
+        "check",
+        help="check the set-up: config, mappings, files, API key, folders",
+        description="Checks connector.toml, the mappings, the folders (exist, writable, state "
+        "on a local disk), the API key and account (GET /v2/accounts) and the price list, and "
+        "reads each inbox file (or FILE) through its mapping, showing its first rows. One line "
+        "per finding. Exit code 0 when all is fine, 2 otherwise. Sends nothing, moves nothing.",
+    )
+    p.add_argument(
+        "file",
+        nargs="?",
+        type=Path,
+        help="an export file to read through its mapping (default: every file in the inbox)",
+    )
 
     p = sub.add_parser("sandbox", help="serve the built-in Alephee sandbox on 127.0.0.1")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
@@ -184,13 +210,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     from connector.status import collect, render
 
     config = load_config(args.config)
-    report = collect(config)
+    report = collect(config, days=args.days, runs=args.runs)
     if args.json:
         import json
 
         say(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        render(report)
+        render(report, config)
     return 0
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from connector.config import load_config
+from connector.logs import setup_logging
 from connector.runner import Options, once
 from connector.sandbox import Sandbox, SandboxOptions, serve
 from connector.sandbox.fixtures import (
@@ -116,6 +117,7 @@ def _demo(root: Path, say: Say) -> int:
         config_text = _demo_config(sandbox.url)
         init_workspace(root, force=True, config_text=config_text)
         config = load_config(root / "connector.toml")
+        setup_logging(config.log_dir, console=False)
         say(f"Demo workspace: {root}")
         say(
             f"Sandbox: {sandbox.url} with {len(catalog)} catalog products and "

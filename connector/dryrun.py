@@ -183,11 +183,11 @@ def describe_file(
             when = local_time(min(later), config, now)
             parts.append(f"{len(later):,} {group} changes deferred to {when}")
     if not parts:
-        parts.append("no changes")
+        parts.append("nothing to send")
     parts.append(f"{report.not_in_catalog:,} not in catalog")
     parts.append(f"{report.rejected - report.not_in_catalog:,} rejected rows")
     if report.stale:
-        parts.append(f"{report.stale:,} older than values already taken (ignored)")
+        parts.append(f"{report.stale:,} values older than what Alephee already has (ignored)")
     if report.refused_again:
         parts.append(f"{report.refused_again:,} refused by Alephee before (not sent again)")
     return f"{report.rows:,} rows: " + ", ".join(parts)

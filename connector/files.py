@@ -51,7 +51,9 @@ def process_file(
     report = ingest(conn, export, as_of=as_of, now=now, schedule=config.schedule, dry_run=dry_run)
     result = FileResult(name=path.name, report=report)
     if report.rejects and not dry_run:
-        result.rejects_file = write_rejects(config.folders.outbox, export, report.rejects, now)
+        result.rejects_file = write_rejects(
+            config.folders.outbox, export, report.rejects, now.astimezone(config.schedule.zone)
+        )
         log.warning(
             "%s: %d rows rejected, see %s", path.name, len(report.rejects), result.rejects_file.name
         )

@@ -59,6 +59,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -191,9 +192,11 @@ class ProductMapping(BaseModel):
 
     @field_validator("thousands")
     @classmethod
-    def _known_thousands(cls, value: str) -> str:
+    def _known_thousands(cls, value: str, info: ValidationInfo) -> str:
         if value not in THOUSANDS:
             raise ValueError('use "" (none), ".", "," or " "')
+        if value == info.data.get("decimal"):
+            raise ValueError("must differ from the decimal separator")
         return value
 
     @field_validator("sheets")
@@ -205,8 +208,6 @@ class ProductMapping(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ProductMapping:
-        if self.decimal == self.thousands:
-            raise ValueError("decimal and thousands separators must differ")
         if not self.header:
             named = [f for f, ref in self.columns.refs().items() if ref.position is None]
             if named:
@@ -285,12 +286,12 @@ def load_mapping_file(path: Path) -> ProductMapping | None:
 
 
 def _problems(path: Path, text: str, exc: ValidationError) -> list[str]:
-    lines = []
+    found: list[tuple[int, str]] = []
     for error in exc.errors(include_url=False, include_input=False):
         loc = [str(part) for part in error["loc"] if not isinstance(part, int)]
         # Union members add their type names to the location; keep the key path only.
         loc = [part for part in loc if not part.startswith(("list[", "constrained-", "str"))]
-        key = ".".join(loc) or "(file)"
+        key = ".".join(loc)
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key: remove it or check its spelling (docs/mapping-products.md)"
@@ -298,8 +299,10 @@ def _problems(path: Path, text: str, exc: ValidationError) -> list[str]:
             message = "is required: add it (docs/mapping-products.md)"
         line = _key_line(text, loc)
         where = f" line {line}" if line else ""
-        lines.append(f"{path}{where}: {key}: {message}")
-    return sorted(set(lines), key=lines.index)
+        named = f"{key}: " if key else ""  # whole-file rules name their keys themselves
+        found.append((line or 1_000_000, f"{path}{where}: {named}{message}"))
+    # One line per problem, in the order of the file (a union can repeat a message).
+    return list(dict.fromkeys(problem for _, problem in sorted(found, key=lambda item: item[0])))
 
 
 def _key_line(text: str, loc: list[str]) -> int | None:

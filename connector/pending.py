@@ -96,11 +96,27 @@ def _params(
         ]
 
 
-def due(conn: sqlite3.Connection, now: str) -> list[Queued]:
-    rows = conn.execute(
-        "SELECT * FROM queue WHERE due_at <= ? ORDER BY due_at, sku, grp", (now,)
-    ).fetchall()
-    return [_queued(row) for row in rows]
+def due(conn: sqlite3.Connection, now: str, *, chunk: int = 5_000) -> Iterator[list[Queued]]:
+    """Due rows in chunks of SKUs (both groups of a SKU in the same chunk), keyset by SKU so a
+    million queued changes never sit in memory at once."""
+    last = ""
+    while True:
+        skus = [
+            str(row[0])
+            for row in conn.execute(
+                "SELECT DISTINCT sku FROM queue WHERE due_at <= ? AND sku > ? ORDER BY sku LIMIT ?",
+                (now, last, chunk),
+            )
+        ]
+        if not skus:
+            return
+        marks = ",".join("?" * len(skus))
+        rows = conn.execute(
+            f"SELECT * FROM queue WHERE due_at <= ? AND sku IN ({marks}) ORDER BY sku, grp",
+            (now, *skus),
+        ).fetchall()
+        yield [_queued(row) for row in rows]
+        last = skus[-1]
 
 
 def _queued(row: sqlite3.Row) -> Queued:

@@ -22,7 +22,9 @@ from connector.intake.scan import is_ignored
 from connector.slots import iso
 from connector.status_model import (
     SCHEMA_VERSION,
+    Accepted,
     Alephee,
+    Catalog,
     FailedFile,
     Files,
     Orders,
@@ -70,11 +72,10 @@ def collect(
             config=str(config.source),
             instance_running=running,
             queue=_queue(conn, config, now),
-            accepted=snapshot.counts(conn),  # type: ignore[arg-type]  # validated by pydantic
-            catalog={  # type: ignore[arg-type]
-                "products": catalog.size(conn),
-                "refreshed_at": iso(refreshed) if refreshed else None,
-            },
+            accepted=Accepted(**snapshot.counts(conn)),
+            catalog=Catalog(
+                products=catalog.size(conn), refreshed_at=iso(refreshed) if refreshed else None
+            ),
             files=_files(conn, config, now, days),
             orders=Orders(
                 by_state=orders_ledger.counts(conn),
@@ -91,6 +92,9 @@ def collect(
 
 def _queue(conn: sqlite3.Connection, config: Config, now: datetime) -> Queue:
     counts = pending.summary(conn, iso(now))
+    due = conn.execute(
+        "SELECT grp, COUNT(*) AS n FROM queue WHERE due_at <= ? GROUP BY grp", (iso(now),)
+    ).fetchall()
     rows = conn.execute(
         "SELECT due_at, grp, COUNT(*) AS n FROM queue WHERE due_at > ? GROUP BY due_at, grp "
         "ORDER BY due_at",
@@ -105,15 +109,14 @@ def _queue(conn: sqlite3.Connection, config: Config, now: datetime) -> Queue:
             upcoming[at] = Upcoming(at=at, at_local=local(at, config), stock=0, price=0)
         if row["grp"] in ("stock", "price"):
             setattr(upcoming[at], row["grp"], int(row["n"]))
-    return Queue(**counts, upcoming=list(upcoming.values()))
+    due_by_group = {str(r["grp"]): int(r["n"]) for r in due}
+    return Queue(**counts, due_by_group=due_by_group, upcoming=list(upcoming.values()))
 
 
 def _files(conn: sqlite3.Connection, config: Config, now: datetime, days: float) -> Files:
     ledger = Ledger(conn)
     failed = [
-        FailedFile(
-            name=e.name, when=iso(e.claimed_at) if e.claimed_at else None, reason=e.detail
-        )
+        FailedFile(name=e.name, when=iso(e.claimed_at) if e.claimed_at else None, reason=e.detail)
         for e in ledger.recent(days, now=now)
         if e.status == "failed"
     ]
@@ -160,15 +163,16 @@ def local(moment: str | None, config: Config) -> str:
 
 
 def render(report: dict[str, Any], config: Config, console: Console | None = None) -> None:
+    """The report as a person reads it: a few lines and three tables, times in local time."""
     console = console or Console()
     model = StatusReport.model_validate(report)
-    zone = config.schedule.timezone
     running = "[bold yellow]yes[/]" if model.instance_running else "no"
-    console.print(f"[bold]Connector status[/] ({model.config}), times in {zone}")
+    console.print(f"[bold]Connector status[/] {model.config}")
+    console.print(f"Times are in {model.timezone}")
     console.print(f"Another connector running now: {running}")
     console.print(_alephee_text(model, config))
-    console.print(_queue_table(model, config))
-    console.print(_files_text(model, config))
+    console.print(_queue_table(model))
+    console.print(_files_text(model))
     if model.files.failed:
         console.print(_failed_table(model, config))
     console.print(_orders_text(model, config))
@@ -177,33 +181,99 @@ def render(report: dict[str, Any], config: Config, console: Console | None = Non
 
 def _alephee_text(model: StatusReport, config: Config) -> str:
     health = model.alephee
-    contact = local(health.last_contact, config) or "never"
-    text = f"Last successful contact with Alephee: {contact}"
+    lines = [
+        f"Last successful contact with Alephee: {local(health.last_contact, config) or 'never'}"
+    ]
     if health.last_exit is not None:
-        text += f" (that run ended with exit {health.last_exit})"
+        lines[0] += f" (that run ended with exit code {health.last_exit})"
+    if health.rate_limits:
+        lines.append("Alephee's rate limits at that contact:")
     for endpoint, limit in sorted(health.rate_limits.items()):
         if limit.remaining is not None:
-            text += (
-                f"\n  rate limit {endpoint}: {limit.remaining} of {limit.limit} calls left, "
-                f"full again in {limit.reset} s"
+            lines.append(
+                f"  {endpoint}: {limit.remaining} of {limit.limit} calls left "
+                f"(full in {limit.reset} s)"
             )
-    return text + f"\nCatalog: {model.catalog.products:,} products (cached {_catalog_age(model)})"
+    cached = local(model.catalog.refreshed_at, config) or "never"
+    lines.append(f"Alephee catalog: {model.catalog.products:,} products (downloaded {cached})")
+    return "\n".join(lines)
 
 
-def _catalog_age(model: StatusReport) -> str:
-    return model.catalog.refreshed_at[:16].replace("T", " ") + " UTC" if model.catalog.refreshed_at else "never"
-
-
-def _queue_table(model: StatusReport, config: Config) -> Table:
+def _queue_table(model: StatusReport) -> Table:
     queue = model.queue
     table = Table(title="Changes waiting for Alephee", title_justify="left")
-    for name in ("", "stock", "price", "goes"):
+    for name in ("", "stock", "price", "they go"):
         table.add_column(name)
-    table.add_row("due now", "", "", "with the next run" if queue.due else "-")
-    table.rows[-1].style = None
-    table.columns[1]._cells[-1] = f"{queue.due:,}"
+    due = queue.due_by_group
+    table.add_row(
+        "due now",
+        f"{due.get('stock', 0):,}",
+        f"{due.get('price', 0):,}",
+        "with the next run" if queue.due else "-",
+    )
     for slot in queue.upcoming:
         table.add_row("deferred", f"{slot.stock:,}", f"{slot.price:,}", slot.at_local)
-    if queue.deferred and len(queue.upcoming) == MAX_UPCOMING:
-        table.add_row("...", "", "", f"{queue.deferred:,} deferred in total")
+    shown = sum(slot.stock + slot.price for slot in queue.upcoming)
+    if queue.deferred > shown:
+        table.add_row("deferred", "", "", f"{queue.deferred - shown:,} more, later")
+    return table
+
+
+def _files_text(model: StatusReport) -> str:
+    files = model.files
+    counts = ", ".join(f"{n:,} {status}" for status, n in files.counts.items() if n)
+    waiting = ", ".join(files.waiting) or "none"
+    return (
+        f"Files in the last {files.days:g} days: {counts or 'none'}\n"
+        f"Waiting in the inbox: {waiting}"
+    )
+
+
+def _failed_table(model: StatusReport, config: Config) -> Table:
+    table = Table(title="Failed files (in failed/, each with a .error.txt)", title_justify="left")
+    for name in ("file", "when", "why"):
+        table.add_column(name)
+    for failed in model.files.failed:
+        table.add_row(failed.name, local(failed.when, config), failed.reason)
+    return table
+
+
+ORDER_STATES = {
+    "planned": "being written",
+    "written": "written, mark in Alephee pending",
+    "marked": "written and marked integrated",
+    "not_found": "unknown to Alephee",
+    "cancellations": "cancellation lines written",
+}
+
+
+def _orders_text(model: StatusReport, config: Config) -> str:
+    orders = model.orders
+    states = ", ".join(
+        f"{n:,} {ORDER_STATES.get(state, state)}" for state, n in sorted(orders.by_state.items())
+    )
+    return (
+        f"Orders: {states or 'none yet'}\n"
+        f"Order cycle last ran {local(orders.last_orders_cycle, config) or 'never'}; "
+        f"late cancellations {local(orders.last_cancellations_cycle, config) or 'never'}"
+    )
+
+
+def _runs_table(model: StatusReport, config: Config) -> Table:
+    table = Table(title="Last runs", title_justify="left")
+    table.add_column("started", no_wrap=True)
+    table.add_column("mode")
+    table.add_column("exit", justify="right")
+    table.add_column("summary")
+    for run in model.runs:
+        s = run.summary
+        text = (
+            f"files {s.files}, rows {s.rows:,}, rejected {s.rejected:,}, sent {s.sent:,}, "
+            f"deferred {s.deferred:,}, orders {s.orders_written:,}, cancellations "
+            f"{s.cancellations:,}, calls {s.calls:,}, 429s {s.rate_limited:,}, {s.seconds:.1f} s"
+        )
+        if run.message:
+            text += f"\n{run.message}"
+        code = f"[bold red]{run.exit_code}[/]" if run.exit_code >= 2 else str(run.exit_code)
+        table.add_row(local(run.started_at, config), run.mode, code, text)
     return table

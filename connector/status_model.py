@@ -37,6 +37,7 @@ class Queue(Strict):
     deferred: int = Field(ge=0, description="changes waiting for their time slot")
     next_deferred_at: str | None = Field(description="when the first deferred change goes (UTC)")
     by_group: dict[str, int] = Field(description="queued changes per group: stock, price")
+    due_by_group: dict[str, int] = Field(description="changes due now per group")
     upcoming: list[Upcoming] = Field(description="deferred changes by the time they go")
 
 

@@ -22,7 +22,7 @@ from connector.alephee.client import AlephClient, ItemResult
 from connector.alephee.models import ProductPrice, ProductStock, ProductUpdate
 from connector.config import ScheduleSettings
 from connector.db import atomic
-from connector.diff import PRICE, STOCK, Changes, diff
+from connector.diff import GROUP_FIELDS, PRICE, STOCK, Changes, column, diff
 from connector.errors import RequestRejected
 from connector.intake.crashpoints import crashpoint
 from connector.readers import Export, Reject
@@ -39,6 +39,7 @@ class IngestReport:
     not_in_catalog: int = 0
     stale: int = 0
     refused_again: int = 0
+    already_queued: int = 0
     queued: dict[str, int] = field(default_factory=dict)
     deferred: int = 0
     rejects: list[Reject] = field(default_factory=list)
@@ -115,6 +116,7 @@ def _fresh(
     stale = rows["sku"].isin(newer)
     report.stale += int(stale.sum())
     rows = rows[~stale.to_numpy()]
+    rows = _not_already_queued(conn, rows, group, report)
     refused = snapshot.refused(conn, group)
     if refused:
         suspects = rows[rows["sku"].isin(refused.keys()).to_numpy()].to_dict("records")
@@ -126,6 +128,33 @@ def _fresh(
         report.refused_again += len(same)
         rows = rows[~rows["sku"].isin(same).to_numpy()]
     return rows
+
+
+def _not_already_queued(
+    conn: sqlite3.Connection, rows: pd.DataFrame, group: str, report: IngestReport
+) -> pd.DataFrame:
+    """Drop changes whose exact values are already waiting in the queue (e.g. a price deferred
+    to the night, exported again during the day): nothing new to send."""
+    cols = [column(f) for f in GROUP_FIELDS[group] if column(f) in rows.columns]
+    queued = pd.read_sql_query(
+        f"SELECT sku, {', '.join(cols)} FROM queue WHERE grp = ?", conn, params=(group,)
+    )
+    if queued.empty or rows.empty:
+        return rows
+    merged = rows[["sku", *cols]].merge(
+        queued.astype({c: "Int64" for c in cols}),
+        on="sku",
+        how="left",
+        suffixes=("", "_q"),
+        indicator=True,
+    )
+    same = (merged["_merge"] == "both").to_numpy().copy()
+    for col in cols:
+        new, old = merged[col].astype("Int64"), merged[f"{col}_q"]
+        same &= ((new == old).fillna(False) | (new.isna() & old.isna())).to_numpy(dtype=bool)
+    report.already_queued += int(same.sum())
+    kept: pd.DataFrame = rows[~same]
+    return kept
 
 
 def _due(
@@ -170,11 +199,11 @@ def send_due(
 ) -> SendReport:
     """Send every due change; stops (raising) only on a StopError, keeping the rest queued."""
     report = SendReport()
-    items = pending.due(conn, iso(now))
-    for batch in _batches(_by_sku(items), batch_size):
-        _send_batch(conn, client, batch, now, report)
-        if progress:
-            progress(sum(len(group) for group in batch))
+    for items in pending.due(conn, iso(now)):
+        for batch in _batches(_by_sku(items), batch_size):
+            _send_batch(conn, client, batch, now, report)
+            if progress:
+                progress(sum(len(group) for group in batch))
     return report
 
 

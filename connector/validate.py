@@ -129,11 +129,12 @@ class Check(NamedTuple):
     before: str
     values: pd.Series | None = None
     after: str = ""
+    shown_chars: int | None = SHOWN_CHARS  # a hostile cell must not make a huge message
 
     def message(self, bad: Mask) -> str | pd.Series:
         if self.values is None:
             return self.before
-        shown = self.values[bad].str.slice(0, SHOWN_CHARS)
+        shown = self.values[bad].str.slice(0, self.shown_chars)
         return self.before + shown + self.after
 
 
@@ -142,7 +143,7 @@ def row_reasons(
 ) -> pd.Series:
     """Why each row is rejected ("" when it is fine); several reasons are joined by "; "."""
     checks = [
-        Check((rows["note"] != "").to_numpy(dtype=bool), "", rows["note"]),
+        Check((rows["note"] != "").to_numpy(dtype=bool), "", rows["note"], shown_chars=None),
         Check((rows["sku"] == "").to_numpy(dtype=bool), "SKU is empty"),
     ]
     example = _example(mapping.decimal, mapping.thousands)

@@ -130,7 +130,9 @@ def test_alephee_rejects_three_items_the_rest_advance(tmp_path: Path) -> None:
         drop(config, "stock-0.csv", export(catalog_rows(1)))
         assert run(config) == 0  # caches the catalog (30 products)
         gone = {"0000004", "0000009", "0000021"}
-        sb.load_catalog([p for p in catalog if p["Identification"]["SKU"] not in gone], replace=True)
+        sb.load_catalog(
+            [p for p in catalog if p["Identification"]["SKU"] not in gone], replace=True
+        )
         sb.reset_requests()
         drop(config, "stock-1.csv", export(catalog_rows(30)))
         assert run(config) == 1
@@ -161,6 +163,13 @@ def test_price_only_changes_wait_for_the_night_slot(tmp_path: Path) -> None:
         queue = collect(config, now=noon)["queue"]
         assert queue["deferred"] == 10 and queue["next_deferred_at"].startswith("2026-11-24T03:00")
         sb.reset_requests()
+        later_rows = [(s, q + 1 if s == "0000002" else q, p) for s, q, p in catalog_rows(10)]
+        drop(config, "stock-2.csv", export(later_rows))
+        code, summary = once(config, Options(progress=False, now=lambda: noon + timedelta(hours=1)))
+        assert code == 0 and summary.queued == 1  # deferred prices are not queued again
+        assert [item["SKU"] for body in posts(sb) for item in body] == ["0000002"]
+        assert collect(config, now=noon)["queue"]["deferred"] == 10
+        sb.reset_requests()
         night = noon + timedelta(hours=13)  # 01:00 local
         assert run(config, now=lambda: night) == 0
         prices = [item for body in posts(sb) for item in body]
@@ -170,7 +179,9 @@ def test_price_only_changes_wait_for_the_night_slot(tmp_path: Path) -> None:
 def test_stock_to_zero_goes_now_even_when_stock_waits_for_night(tmp_path: Path) -> None:
     with fast_sandbox() as sb:
         sb.load_catalog(make_catalog(5))
-        config = setup(tmp_path, sb, extra='\n[schedule]\nstock_changes = "night"\nprice_changes = "night"\n')
+        config = setup(
+            tmp_path, sb, extra='\n[schedule]\nstock_changes = "night"\nprice_changes = "night"\n'
+        )
         noon = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
         rows = [("0000001", 0, 10.0), ("0000002", 4, 10.0)]
         drop(config, "stock-1.csv", export(rows))

@@ -54,9 +54,10 @@ def read_csv(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[Ra
     cells, lines, header = parsed.cells, parsed.lines, []
     notes: dict[int, str] = {}
     if mapping.header and len(cells):
-        header = [str(value) for value in cells.iloc[0].tolist()]
+        width = int(parsed.widths[0])
+        header = [str(value) for value in cells.iloc[0].tolist()[:width]]
         cells, lines = cells.iloc[1:].reset_index(drop=True), lines[1:]
-        notes = _wide_rows(parsed.widths[1:], len(header))
+        notes = _wide_rows(cells, parsed.widths[1:], width)
     source = SourceFormat(
         kind="csv", encoding=encoding, delimiter=delimiter, sep_line=sep is not None
     )
@@ -175,9 +176,9 @@ def parse_body(body: str, delimiter: str, first_line: int) -> Parsed:
 
 def _record_lines(encoded: bytes, first_line: int, records: int) -> npt.NDArray[np.int64]:
     """Line numbers of the non-empty physical lines (what pyarrow turns into records)."""
-    breaks = encoded.count(b"\n")
+    line_feeds = encoded.count(b"\n")
     if encoded.count(b"\r") in (0, encoded.count(b"\r\n")):
-        physical = breaks + (0 if encoded.endswith(b"\n") else 1)
+        physical = line_feeds + (0 if encoded.endswith(b"\n") else 1)
         if physical == records:  # no empty line anywhere: the common case, no scan needed
             return np.arange(first_line, first_line + records, dtype=np.int64)
     buffer = np.frombuffer(encoded, dtype=np.uint8)
@@ -221,13 +222,17 @@ def _parse_with_stdlib(body: str, delimiter: str, first_line: int) -> Parsed:
     return Parsed(cells, np.array(lines, dtype=np.int64), widths)
 
 
-def _wide_rows(widths: npt.NDArray[np.int64], header_width: int) -> dict[int, str]:
+def _wide_rows(
+    cells: pd.DataFrame, widths: npt.NDArray[np.int64], header_width: int
+) -> dict[int, str]:
     """Rows with more fields than the header: their values may be shifted (wrong delimiter,
-    an unquoted decimal comma), so they are rejected rather than guessed."""
-    return {
-        int(index): (
-            f"the line has {int(widths[index])} fields but the header has {header_width}; "
-            "check the delimiter and the quotes"
-        )
-        for index in np.flatnonzero(widths > header_width)
-    }
+    an unquoted decimal comma), so they are rejected rather than guessed. Rows of nothing
+    but separators (";;;;") are just empty."""
+    notes = {}
+    for index in np.flatnonzero(widths > header_width):
+        if any(str(value).strip() for value in cells.iloc[int(index)].tolist()):
+            notes[int(index)] = (
+                f"the line has {int(widths[index])} fields but the header has {header_width}; "
+                "check the delimiter and the quotes"
+            )
+    return notes

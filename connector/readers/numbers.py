@@ -38,14 +38,15 @@ class Numbers:
 
 def number_pattern(decimal: str, thousands: str) -> str:
     """Full-match pattern: optional sign, digits (grouped by 3 when there is a thousands
-    separator, so "12.50" is not silently 1250), optional decimal part."""
+    separator, so "12.50" is not silently 1250), optional decimal part. ``[0-9]``, not
+    ``\\d``: other scripts' digits are not numbers for Alephee."""
     point = re.escape(decimal)
     if thousands:
         group = "[ \u00a0\u202f]" if thousands == " " else re.escape(thousands)
-        integer = rf"(?:\d{{1,3}}(?:{group}\d{{3}})+|\d+)"
+        integer = rf"(?:[0-9]{{1,3}}(?:{group}[0-9]{{3}})+|[0-9]+)"
     else:
-        integer = r"\d+"
-    return rf"[+-]?(?:{integer}(?:{point}\d*)?|{point}\d+)"
+        integer = r"[0-9]+"
+    return rf"[+-]?(?:{integer}(?:{point}[0-9]*)?|{point}[0-9]+)"
 
 
 def unmark(text: pd.Series[str]) -> pd.Series[str]:

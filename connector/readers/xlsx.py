@@ -15,12 +15,14 @@ whole number below 2**53 (12345.0 -> "12345"); leading zeros are gone for good b
 from __future__ import annotations
 
 import warnings
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
@@ -35,25 +37,31 @@ MAX_FALLBACK_COLUMNS = 1_024
 EXACT_INTEGER_LIMIT = 2**53
 
 Cell = Any  # what calamine / openpyxl return: str, int, float, bool, date types, None
+Positions = npt.NDArray[np.int64]
+
+
+class Grid(NamedTuple):
+    """Rows of a sheet with their 0-based row numbers (sorted; gaps allowed)."""
+
+    numbers: Sequence[int]
+    rows: Sequence[Sequence[Cell]]
 
 
 def read_xlsx(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[RawSheet]]:
     with open_xlsx_zip(path) as archive:
         scan = scan_workbook(path, archive)
+    names = list(scan.sheet_parts)
     try:
         with CalamineWorkbook.from_path(str(path)) as workbook:
-            names = _visible_names(workbook)
-            chosen = select_sheets(path, mapping, list(scan.sheet_parts), names)
+            chosen = select_sheets(path, mapping, names, _visible_names(workbook))
             sheets = [_read_sheet(path, workbook, name, mapping, scan) for name in chosen]
     except CalamineError:
-        names = [name for name in scan.sheet_parts]
         chosen = select_sheets(path, mapping, names, names)
         sheets = [
-            _to_raw(name, _openpyxl_rows(path, name, scan.sheet(name)), mapping, scan.sheet(name))
+            _to_raw(name, _openpyxl_grid(path, name, mapping), mapping, scan.sheet(name))
             for name in chosen
         ]
-    source = SourceFormat(kind="xlsx", workbook_sheets=tuple(scan.sheet_parts))
-    return source, sheets
+    return SourceFormat(kind="xlsx", workbook_sheets=tuple(names)), sheets
 
 
 def _read_sheet(
@@ -61,13 +69,14 @@ def _read_sheet(
 ) -> RawSheet:
     measured = scan.sheet(name)
     if measured.dense_cells > MAX_DENSE_CELLS:
-        rows = _openpyxl_rows(path, name, measured)
+        grid = _openpyxl_grid(path, name, mapping)
     else:
         try:
             rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            grid = Grid(range(len(rows)), rows)
         except CalamineError:
-            rows = _openpyxl_rows(path, name, measured)
-    return _to_raw(name, rows, mapping, measured)
+            grid = _openpyxl_grid(path, name, mapping)
+    return _to_raw(name, grid, mapping, measured)
 
 
 def _visible_names(workbook: CalamineWorkbook) -> list[str]:
@@ -105,9 +114,11 @@ def _find_sheet(path: Path, spec: int | str, names: list[str]) -> str:
     )
 
 
-def _openpyxl_rows(path: Path, name: str, scan: SheetScan) -> list[list[Cell]]:
+def _openpyxl_grid(path: Path, name: str, mapping: ProductMapping) -> Grid:
+    """The sheet's non-empty rows via openpyxl, as narrow as the header (bounded memory)."""
     import openpyxl  # imported here: only the rare fallback pays for it
 
+    top = mapping.header_row if mapping.header else mapping.skip_rows
     try:
         with warnings.catch_warnings():
             # openpyxl warns about every Excel feature it skips (validation, styles...).
@@ -118,8 +129,15 @@ def _openpyxl_rows(path: Path, name: str, scan: SheetScan) -> list[list[Cell]]:
             try:
                 sheet = workbook[name]
                 sheet.reset_dimensions()  # never trust the <dimension> the file claims
-                width = min(scan.width, MAX_FALLBACK_COLUMNS)
-                rows = [list(row) for row in sheet.iter_rows(values_only=True, max_col=width)]
+                head = list(sheet.iter_rows(max_row=top, max_col=MAX_FALLBACK_COLUMNS))
+                width = max([_used_width(row) for row in head] + [_positions_width(mapping)])
+                numbers, rows = [], []
+                for number, row in enumerate(
+                    sheet.iter_rows(values_only=True, max_col=max(width, 1)), start=0
+                ):
+                    if any(value is not None for value in row):
+                        numbers.append(number)
+                        rows.append(row)
             finally:
                 workbook.close()
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types on broken files
@@ -127,40 +145,46 @@ def _openpyxl_rows(path: Path, name: str, scan: SheetScan) -> list[list[Cell]]:
             f"{path.name}: sheet {name!r} cannot be read ({type(exc).__name__})",
             hint="open it in Excel and save it again as .xlsx, or export it again",
         ) from None
-    return rows
+    return Grid(numbers, rows)
 
 
-def _to_raw(
-    name: str, rows: Sequence[Sequence[Cell]], mapping: ProductMapping, scan: SheetScan
-) -> RawSheet:
+def _used_width(row: Sequence[Any]) -> int:
+    used = [index for index, cell in enumerate(row) if getattr(cell, "value", None) is not None]
+    return used[-1] + 1 if used else 0
+
+
+def _positions_width(mapping: ProductMapping) -> int:
+    positions = [ref.position or 0 for ref in mapping.columns.refs().values()]
+    return max(positions)
+
+
+def _to_raw(name: str, grid: Grid, mapping: ProductMapping, scan: SheetScan) -> RawSheet:
     top = mapping.header_row if mapping.header else mapping.skip_rows
-    title_rows = top - 1 if mapping.header else top
+    titles = top - 1 if mapping.header else top
     decimal = mapping.decimal
-    preamble = [[cell_text(cell, decimal) for cell in row] for row in rows[:title_rows]]
+    by_number = dict(zip(grid.numbers[: bisect_left(grid.numbers, top)], grid.rows, strict=False))
+    preamble = [[cell_text(cell, decimal) for cell in by_number.get(i, ())] for i in range(titles)]
     header = (
-        [cell_text(cell, decimal) for cell in rows[title_rows]]
-        if mapping.header and len(rows) > title_rows
-        else []
+        [cell_text(cell, decimal) for cell in by_number.get(titles, ())] if mapping.header else []
     )
-    data = rows[top:] if mapping.header else rows[title_rows:]
-    first = top if mapping.header else title_rows  # 0-based sheet row of the first data row
-    width = max((len(row) for row in data), default=0)
-    width = max(width, len(header))
+    start = bisect_left(grid.numbers, top if mapping.header else titles)
+    data = grid.rows[start:]
+    numbers = np.asarray(grid.numbers[start:], dtype=np.int64)
+    width = max(max((len(row) for row in data), default=0), len(header))
     columns: dict[int, pd.Series[str]] = {}
-    numeric: dict[int, np.ndarray] = {}
+    numeric: dict[int, Positions] = {}
     for index, values in enumerate(_columns(data, width)):
         columns[index], flagged = _column_text(values, decimal)
         if flagged.size:
             numeric[index] = flagged
     cells = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(data)))
-    lines = np.arange(first + 1, first + 1 + len(data), dtype=np.int64)
     return RawSheet(
         name=name,
         preamble=preamble,
         header=header,
         cells=cells,
-        lines=lines,
-        uncached_formulas=_formula_rows(scan, first, len(data)),
+        lines=numbers + 1,
+        uncached_formulas=_formula_rows(scan, numbers),
         numeric_cells=numeric,
     )
 
@@ -173,20 +197,38 @@ def _columns(rows: Sequence[Sequence[Cell]], width: int) -> Iterable[tuple[Cell,
     return zip(*rows, strict=True)
 
 
-def _column_text(values: tuple[Cell, ...], decimal: str) -> tuple[pd.Series[str], np.ndarray]:
+def _column_text(values: tuple[Cell, ...], decimal: str) -> tuple[pd.Series[str], Positions]:
     """Text of one column, and the rows holding numbers that are not exact whole numbers."""
     kinds = set(map(type, values))
     if kinds <= {str}:
         return pd.Series(values, dtype="str"), np.empty(0, dtype=np.int64)
+    if kinds <= {str, float, int}:
+        try:
+            return _numeric_column_text(values, decimal)
+        except OverflowError:  # an integer beyond any float: the slow path renders it
+            pass
+    # Dates, booleans: rare, one cell at a time.
     texts = [value if type(value) is str else cell_text(value, decimal) for value in values]
-    flagged = np.empty(0, dtype=np.int64)
-    if float in kinds:
-        flagged = np.flatnonzero([type(value) is float and not _exact(value) for value in values])
-    return pd.Series(texts, dtype="str"), flagged
+    odd = [type(value) in (int, float) and not _exact(value) for value in values]
+    return pd.Series(texts, dtype="str"), np.flatnonzero(odd)
 
 
-def _exact(value: float) -> bool:
-    return value.is_integer() and abs(value) < EXACT_INTEGER_LIMIT
+def _numeric_column_text(
+    values: tuple[Cell, ...], decimal: str
+) -> tuple[pd.Series[str], Positions]:
+    """Numbers (empty cells come as "") as text with whole-column numpy work, as cell_text."""
+    cells = np.array(values, dtype=object)
+    numeric = np.flatnonzero(np.fromiter((type(v) is not str for v in values), bool, len(values)))
+    numbers = cells[numeric].astype(np.float64)
+    exact = (numbers == np.trunc(numbers)) & (np.abs(numbers) < EXACT_INTEGER_LIMIT)
+    cells[numeric[exact]] = numbers[exact].astype(np.int64).astype(str)
+    inexact = numbers[~exact].tolist()
+    cells[numeric[~exact]] = [format(n, ".15g").replace(".", decimal) for n in inexact]
+    return pd.Series(cells, dtype="str"), numeric[~exact]
+
+
+def _exact(value: float | int) -> bool:
+    return float(value).is_integer() and abs(value) < EXACT_INTEGER_LIMIT
 
 
 def cell_text(value: Cell, decimal: str = ".") -> str:
@@ -200,10 +242,7 @@ def cell_text(value: Cell, decimal: str = ".") -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        if _exact(value):
-            return str(int(value))
-        text = format(value, ".15g")
-        return text if "e" in text else text.replace(".", decimal)
+        return str(int(value)) if _exact(value) else format(value, ".15g").replace(".", decimal)
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, timedelta):
@@ -211,9 +250,11 @@ def cell_text(value: Cell, decimal: str = ".") -> str:
     return str(value)
 
 
-def _formula_rows(scan: SheetScan, first: int, count: int) -> dict[int, np.ndarray]:
+def _formula_rows(scan: SheetScan, numbers: Positions) -> dict[int, Positions]:
+    """Uncached formula cells as column -> positions into the data rows."""
     found: dict[int, list[int]] = {}
     for row, column in scan.uncached:
-        if first <= row < first + count:
-            found.setdefault(column, []).append(row - first)
+        position = int(np.searchsorted(numbers, row))
+        if position < len(numbers) and numbers[position] == row:
+            found.setdefault(column, []).append(position)
     return {column: np.array(sorted(rows), dtype=np.int64) for column, rows in found.items()}

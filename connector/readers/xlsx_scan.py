@@ -36,13 +36,14 @@ DTD_MARKERS_UTF16 = tuple(
     marker.decode().encode(codec) for marker in DTD_MARKERS for codec in ("utf-16-le", "utf-16-be")
 )
 _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,9})\"")
+_ROW_REF_USUAL = re.compile(rb'<row r="(\d{1,9})"')  # a literal prefix: five times faster
 _WIDE_REF = re.compile(rb"\sr=\"([A-Z]{2,3})\d")
 _ANY_LETTER = bytes.maketrans(string.ascii_uppercase.encode(), b"A" * 26)
 _UNCACHED = re.compile(
     rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
     rb"(<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
 )
-_UNCACHED_HINTS = (b"</f></c>", b"</f><v/></c>", b"</f><v /></c>", b"</f><v></v></c>", b"/></c>")
+_UNCACHED_ENDS = (b"</f></c>", b"/></c>", b"<v></v></c>")  # how a cell without <v> ends
 _CELL_REF = re.compile(rb"\sr=\"([A-Z]{1,3})(\d{1,7})\"")
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
@@ -114,15 +115,20 @@ def _measure(buffer: bytes, scan: SheetScan, *, final: bool = False) -> bytes:
             return buffer
         cut = len(buffer)
     segment = buffer[:cut]
-    rows = _ROW_REF.findall(segment)
-    scan.rows_seen += segment.count(b"<row") + segment.count(b":row ")
+    rows = _ROW_REF_USUAL.findall(segment)
+    seen = segment.count(b"<row")
+    if len(rows) < seen or b":row " in segment:  # other attribute order, or a namespace prefix
+        rows = _ROW_REF.findall(segment)
+        seen += segment.count(b":row ")
+    scan.rows_seen += seen
     if rows:
         scan.max_row = max(scan.max_row, max(int(value) for value in rows))
     if b' r="AA' in segment.translate(_ANY_LETTER):
         widest = max(_column_number(letters) for letters in _WIDE_REF.findall(segment))
         scan.width = max(scan.width, widest)
-    if any(hint in segment for hint in _UNCACHED_HINTS) or b":f>" in segment:
-        scan.uncached.extend(_uncached_cells(segment))
+    if b"<f" in segment or b":f" in segment:
+        if any(end in segment for end in _UNCACHED_ENDS) or b":c>" in segment:
+            scan.uncached.extend(_uncached_cells(segment))
     return buffer[cut:]
 
 

@@ -1,0 +1,269 @@
+"""Sync benchmark: read, validate, diff and queue a stock and price export with 1 % changes.
+
+    .venv/bin/python bench/bench_sync.py [--rows 1000000] [--compare-rows N] [--calls-rows 20000]
+                                         [--out bench/out/sync] [--no-readme]
+
+Generates two cp1252 ';' exports of --rows rows (title row, decimal commas, thousands dots,
+leading-zero SKUs): A, and B = A with 1 % of rows changed (half stock, half price). Then, each
+in a fresh process so that peak memory (``ru_maxrss``) is the measurement's own:
+
+  (a) ``read_export(B)``: decode, parse, validate, one row per SKU;
+  (b) ``snapshot.load`` of A as the accepted state (a real SQLite state DB), then ``diff``;
+  (c) the whole ``sync.ingest`` of B into a state DB where A is accepted and every SKU is in
+      the catalog: read, catalog filter, diff, enqueue;
+
+and, on the same two files, the general CSV diff tool csv-diff (not a project dependency:
+``pip install csv-diff`` to include it) and a plain pandas merge diff. Finally it counts POST
+/v2/products calls through ``connector.runner.once`` against the built-in sandbox. Prints every
+figure and writes them, with the machine, into the "Diff and sync" section of bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import sync_data
+import sync_report as report
+from sync_report import Row
+
+HERE = Path(__file__).resolve().parent
+TARGET_SECONDS, TARGET_MB, TARGET_FACTOR = 5.0, 800.0, 3.0  # "a few s", "well under 1 GB"
+
+
+def child(script: str, *args: object) -> dict[str, Any]:
+    """Run one step in a fresh interpreter; its last stdout line is JSON."""
+    command = [sys.executable, str(HERE / script), *map(str, args)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=HERE.parent)
+    if done.returncode != 0:
+        sys.exit(f"{script} {' '.join(map(str, args))} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(kind: str, work: Path, rows: int) -> dict[str, Any]:
+    print(f"  {kind} ({rows:,} rows) ...", flush=True)
+    return child("sync_measure.py", kind, work, rows)
+
+
+def phase(result: dict[str, Any], name: str) -> tuple[float, float]:
+    for label, seconds, peak in result["phases"]:
+        if label == name:
+            return float(seconds), float(peak)
+    raise KeyError(name)
+
+
+def work_seconds(result: dict[str, Any]) -> float:
+    """Every phase but ``setup`` (imports, opening files)."""
+    return sum(seconds for name, seconds, _ in result["phases"] if name != "setup")
+
+
+def peak(result: dict[str, Any]) -> float:
+    return max(float(p) for _, _, p in result["phases"])
+
+
+class Checks:
+    """Figures the benchmark must reproduce; a mismatch is printed and fails the run."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.failed = False
+
+    def expect(self, what: str, got: object, wanted: object) -> None:
+        ok = got == wanted
+        self.failed |= not ok
+        self.lines.append(f"{'ok      ' if ok else 'MISMATCH'} {what}: {got} (expected {wanted})")
+
+
+def main_rows(work: Path, pair: sync_data.Pair, checks: Checks) -> tuple[list[Row], float]:
+    n = pair.rows
+    base = measure("baseline", work, n)
+    read = measure("read", work, n)
+    diff = measure("diff", work, n)
+    ingest = measure("ingest", work, n)
+    checks.expect("products read from B", read["facts"]["products"], n)
+    checks.expect("stock changes found by diff", diff["facts"].get("stock"), pair.stock_changed)
+    checks.expect("price changes found by diff", diff["facts"].get("price"), pair.price_changed)
+    checks.expect("rows queued by ingest", ingest["facts"]["rows_in_queue"], pair.changed)
+    load_s, load_mb = phase(diff, "snapshot.load")
+    diff_s, diff_mb = phase(diff, "diff")
+    ingest_s, _ = phase(ingest, "ingest")
+    rows = [
+        Row("imports only (python, pandas, connector)", n, phase(base, "import")[0], peak(base)),
+        Row("(a) read_export(B) + validate", n, work_seconds(read), peak(read)),
+        Row("(b) snapshot.load (A accepted, SQLite)", n, load_s, load_mb, "B's table from Parquet"),
+        Row("(b) diff(B, accepted)", n, diff_s, diff_mb, "peak includes the load"),
+        Row("(c) read_export + ingest(B)", n, work_seconds(ingest), peak(ingest), "whole file"),
+        Row("    of which sync.ingest", n, ingest_s, None, "catalog, load, diff, enqueue"),
+    ]
+    return rows, work_seconds(ingest)
+
+
+def reference_rows(
+    work: Path, pair: sync_data.Pair, connector_seconds: float | None, checks: Checks
+) -> tuple[list[Row], float | None]:
+    """csv-diff and a pandas merge on the same files; the connector again if N differs."""
+    n, rows = pair.rows, []
+    if connector_seconds is None:
+        ingest = measure("ingest", work, n)
+        connector_seconds = work_seconds(ingest)
+        rows.append(Row("(c) read_export + ingest(B)", n, connector_seconds, peak(ingest)))
+    factor = None
+    if importlib.util.find_spec("csv_diff") is None:
+        print("  csv-diff is not installed: pip install csv-diff (skipped)")
+        rows.append(Row("csv-diff load_csv + compare", n, None, None, "pip install csv-diff"))
+    else:
+        tool = measure("csv-diff", work, n)
+        checks.expect("rows changed per csv-diff", tool["facts"]["changed"], pair.changed)
+        factor = work_seconds(tool) / connector_seconds
+        note = f"{factor:.1f}x the connector's (c)"
+        rows.append(Row("csv-diff load_csv + compare", n, work_seconds(tool), peak(tool), note))
+    merge = measure("pandas-merge", work, n)
+    checks.expect("rows changed per pandas merge", merge["facts"]["changed"], pair.changed)
+    note = "no validation, no state"
+    rows.append(Row("pandas merge diff (pyarrow)", n, work_seconds(merge), peak(merge), note))
+    return rows, factor
+
+
+def parts_lines(parts: dict[str, Any]) -> list[list[str]]:
+    return [[name, f"{seconds:.2f}", f"{mb:,.0f}"] for name, seconds, mb in parts["phases"]]
+
+
+def calls_lines(calls: dict[str, Any]) -> list[list[str]]:
+    return [
+        [
+            step["file"],
+            f"{step['changed']:,}",
+            str(step["calls"]),
+            str(step["expected"]),
+            f"{step['items']:,}",
+            str(step["exit"]),
+            f"{step['seconds']:.1f}",
+        ]
+        for step in calls["steps"]
+    ]
+
+
+CALLS_HEADERS = ["File", "Changed products", "POST calls", "Expected", "Items", "Exit", "Seconds"]
+PARTS_HEADERS = ["Step of ingest", "Seconds", "Peak RSS MB"]
+
+
+def verdict(rows: list[Row], factor: float | None) -> list[str]:
+    whole = next(r for r in rows if r.name.startswith("(c)"))
+    assert whole.seconds is not None and whole.peak_mb is not None
+    lines = [
+        f"- {whole.rows:,} rows read, validated, diffed and queued: {whole.seconds:.1f} s "
+        f"(target <= {TARGET_SECONDS:.0f} s: {'met' if whole.seconds <= TARGET_SECONDS else 'NOT met'})"
+        f", peak {whole.peak_mb:,.0f} MB "
+        f"(target <= {TARGET_MB:.0f} MB: {'met' if whole.peak_mb <= TARGET_MB else 'NOT met'})",
+    ]
+    if factor is not None:
+        met = "met" if factor >= TARGET_FACTOR else "NOT met"
+        lines.append(
+            f"- csv-diff on the same files takes {factor:.1f}x the connector's time "
+            f"(target >= {TARGET_FACTOR:.0f}x: {met})"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--compare-rows", type=int, help="rows for csv-diff (default: --rows)")
+    parser.add_argument("--calls-rows", type=int, default=20_000, help="0 skips the call count")
+    parser.add_argument("--out", type=Path, default=HERE / "out" / "sync")
+    parser.add_argument("--no-readme", action="store_true", help="print only")
+    args = parser.parse_args()
+    work: Path = args.out.resolve()
+    compare_rows = args.compare_rows or args.rows
+    info = report.machine()
+    print(f"machine: {report.machine_line(info)}")
+    checks = Checks()
+    print("preparing files and state DBs (kept in", work, "between runs)")
+    pairs = {}
+    for n in sorted({args.rows, compare_rows}):
+        pairs[n] = sync_data.Pair.from_json(
+            child("sync_measure.py", "prepare", work, n)["facts"]["pair"]
+        )
+    print("measuring")
+    rows, connector_seconds = main_rows(work, pairs[args.rows], checks)
+    same = compare_rows == args.rows
+    refs, factor = reference_rows(
+        work, pairs[compare_rows], connector_seconds if same else None, checks
+    )
+    parts = measure("ingest-parts", work, args.rows)
+    calls = None
+    if args.calls_rows:
+        print(f"  POST /v2/products calls against the sandbox ({args.calls_rows:,} products) ...")
+        calls = child("sync_calls.py", work, args.calls_rows)
+        for step in calls["steps"]:
+            checks.expect(f"POST calls for '{step['file']}'", step["calls"], step["expected"])
+    print()
+    body = render(args, info, rows, refs, factor, parts, calls, same, compare_rows)
+    print(body.replace("| ", "").replace(" |", ""))  # readable enough as plain text
+    print()
+    print("\n".join(checks.lines))
+    if not args.no_readme:
+        report.write_section(HERE / "README.md", body)
+        print(f"\nwritten to {HERE / 'README.md'} (section '{report.SECTION}')")
+    if checks.failed:
+        sys.exit(1)
+
+
+def render(
+    args: argparse.Namespace,
+    info: dict[str, str],
+    rows: list[Row],
+    refs: list[Row],
+    factor: float | None,
+    parts: dict[str, Any],
+    calls: dict[str, Any] | None,
+    same: bool,
+    compare_rows: int,
+) -> str:
+    command = f".venv/bin/python bench/bench_sync.py --rows {args.rows}"
+    if not same:
+        command += f" --compare-rows {compare_rows}"
+    out = [
+        f"`{command}`: two cp1252 `;` exports (title row, decimal commas, thousands dots, "
+        "leading-zero SKUs), A and B = A with 1 % of rows changed (half stock, half price). "
+        "Each measurement runs in a fresh process; peak RSS is its `ru_maxrss` (imports "
+        "included, about the first row's figure). Seconds leave out imports and opening files.",
+        "",
+        f"Machine: {report.machine_line(info)}.",
+        "",
+        report.markdown_table(report.TIMING_HEADERS, report.timing_lines(rows)),
+        "",
+        f"General CSV diff tools on the same A and B ({compare_rows:,} rows"
+        + ("" if same else "; smaller than --rows: csv-diff holds every row in dicts")
+        + "):",
+        "",
+        report.markdown_table(report.TIMING_HEADERS, report.timing_lines(refs)),
+        "",
+        *verdict(rows + refs, factor),
+        "",
+        f"Where `ingest` spends its time ({args.rows:,} rows, steps run one by one):",
+        "",
+        report.markdown_table(PARTS_HEADERS, parts_lines(parts)),
+    ]
+    if calls is not None:
+        cat = calls["catalog"]
+        out += [
+            "",
+            f"POST /v2/products calls through `connector once` against the sandbox: "
+            f"{calls['rows']:,} catalog products, batch size {calls['batch_size']}; "
+            f"expected = ceil(changed products / batch size). Catalog download first: "
+            f"{cat['products']:,} products in {cat['calls']} GET calls, {cat['seconds']:.1f} s.",
+            "",
+            report.markdown_table(CALLS_HEADERS, calls_lines(calls)),
+        ]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    main()
