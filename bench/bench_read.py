@@ -12,13 +12,16 @@ dots) and an XLSX export, then times in a fresh subprocess per measurement (so p
 - xlsx calamine raw          python_calamine iterating every row, nothing else
 - xlsx pandas calamine       ``pandas.read_excel(engine="calamine")`` for reference
 
-Generated files go to bench/out/ (gitignored) unless --out says otherwise.
+Each measurement runs ``--repeat`` times (default 3); the table shows the best time (the
+machine is often shared) and the highest peak. Generated files go to bench/out/ (gitignored)
+unless --out says otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -138,8 +141,6 @@ def machine() -> str:
         if line.startswith("model name"):
             model = line.split(":", 1)[1].strip()
             break
-    import os
-
     return f"{os.cpu_count()} cores, {model}, Python {sys.version.split()[0]}"
 
 
@@ -148,6 +149,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--xlsx-rows", type=int, default=100_000)
     parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--repeat", type=int, default=3, help="best of N runs (shared machines)")
     parser.add_argument("--measure", nargs=3, metavar=("KIND", "FILE", "MAPPING"))
     parser.add_argument("--generate", nargs=3, metavar=("KIND", "ROWS", "FILE"))
     args = parser.parse_args()

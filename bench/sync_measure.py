@@ -146,7 +146,7 @@ def ingest_parts(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
     export = read_export(Path(_pair(work, rows).b), _mapping(work))
     now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
     report = sync.IngestReport()
-    clock.lap("setup + read_export")
+    clock.lap("imports + read_export (not ingest)")
     codes = catalog.known(conn)
     clock.lap("catalog.known")
     table = export.table[catalog.in_catalog(export.table, codes).to_numpy()]

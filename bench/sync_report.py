@@ -16,12 +16,13 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 SECTION = "## Diff and sync"
+LEFT = ("measurement", "step", "file", "note")  # text columns; the others are numbers
 
 
 @dataclass(frozen=True)
 class Row:
     name: str
-    rows: int
+    rows: int  # 0: not a per-row figure (no rows/s)
     seconds: float | None  # None: skipped
     peak_mb: float | None
     note: str = ""
@@ -48,6 +49,7 @@ def machine() -> dict[str, str]:
         "os": f"{platform.system()} {platform.release()}",
         **versions,
         "date": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "load": " ".join(f"{x:.1f}" for x in os.getloadavg()),
     }
 
 
@@ -55,12 +57,12 @@ def machine_line(info: dict[str, str]) -> str:
     return (
         f"{info['nproc']} cores ({info['cpu']}), {info['os']}, Python {info['python']}, "
         f"pandas {info['pandas']}, pyarrow {info['pyarrow']}, csv-diff {info['csv-diff']}; "
-        f"run {info['date']}"
+        f"run {info['date']}, load average at start {info['load']}"
     )
 
 
 def markdown_table(headers: list[str], lines: list[list[str]]) -> str:
-    right = [not h.lower().startswith(("measurement", "step", "file", "phase")) for h in headers]
+    right = [not h.lower().startswith(LEFT) for h in headers]
     rule = ["---:" if r else "---" for r in right]
     out = ["| " + " | ".join(headers) + " |", "| " + " | ".join(rule) + " |"]
     out += ["| " + " | ".join(line) + " |" for line in lines]
@@ -69,13 +71,13 @@ def markdown_table(headers: list[str], lines: list[list[str]]) -> str:
 
 def text_table(headers: list[str], lines: list[list[str]]) -> str:
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(headers)]
-    left = [h.lower().startswith(("measurement", "step", "file", "phase")) for h in headers]
+    left = [h.lower().startswith(LEFT) for h in headers]
 
     def fmt(cells: list[str]) -> str:
         return "  ".join(
             c.ljust(w) if is_left else c.rjust(w)
             for c, w, is_left in zip(cells, widths, left, strict=True)
-        )
+        ).rstrip()
 
     return "\n".join([fmt(headers), fmt(["-" * w for w in widths]), *map(fmt, lines)])
 
@@ -86,12 +88,13 @@ TIMING_HEADERS = ["Measurement", "Rows", "Seconds", "Peak RSS MB", "Rows/s", "No
 def timing_lines(rows: list[Row]) -> list[list[str]]:
     lines = []
     for row in rows:
+        count = f"{row.rows:,}" if row.rows else "-"
         if row.seconds is None:
-            lines.append([row.name, f"{row.rows:,}", "-", "-", "-", row.note])
+            lines.append([row.name, count, "-", "-", "-", row.note])
             continue
-        rate = f"{row.rows / row.seconds:,.0f}" if row.seconds > 0 else "-"
+        rate = f"{row.rows / row.seconds:,.0f}" if row.rows and row.seconds > 0 else "-"
         peak = f"{row.peak_mb:,.0f}" if row.peak_mb is not None else "-"
-        lines.append([row.name, f"{row.rows:,}", f"{row.seconds:.2f}", peak, rate, row.note])
+        lines.append([row.name, count, f"{row.seconds:.2f}", peak, rate, row.note])
     return lines
 
 

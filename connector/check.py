@@ -26,7 +26,7 @@ from connector.readers import Export, read_export
 
 Say = Callable[[str], None]
 SAMPLE_ROWS = 5
-FOLDERS = ("inbox", "outbox", "state", "archive", "failed", "mappings")
+FOLDERS = ("inbox", "outbox", "state", "archive", "failed")  # mappings: see check_mappings
 LABELS = {
     "sku": "SKU",
     "brand": "brand",
@@ -118,7 +118,7 @@ def check_folders(config: Config, findings: Findings, *, mounts: str | None = No
                 f"folder {name} ({path}) does not exist: create it, or fix folders.{name} "
                 "in connector.toml"
             )
-        elif name != "mappings":
+        else:
             _writable(name, path, findings)
     state = config.folders.state
     if state.is_dir() and not state_is_local(state, mounts=mounts):

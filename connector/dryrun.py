@@ -10,27 +10,31 @@ what the order cycles would write. No POST or PUT reaches Alephee and no inbox f
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from connector import orders_ledger
 from connector.config import Config
 from connector.db import atomic
-from connector.diff import ALL_FIELDS, PRICE, STOCK, column
+from connector.dryrun_report import (
+    GROUPS,
+    Row,
+    Sending,
+    describe_orders,
+    describe_sending,
+    local_time,
+    sending,
+    write_plan,
+)
 from connector.errors import SkipError, StopError
-from connector.fsutil import publish, timestamped_name
 from connector.intake import Candidate, Ledger, Outcome
 from connector.intake.ledger import sha256_of
 from connector.mapping import ProductMapping, match_mapping
-from connector.outbox import write_csv
-from connector.outbox_cells import Cell, Number, Text
 from connector.readers import read_export
 from connector.runlog import RunSummary
 from connector.slots import iso, parse_iso
@@ -38,21 +42,6 @@ from connector.sync import IngestReport, ingest
 
 if TYPE_CHECKING:
     from connector.runner import Options
-
-GROUPS = (STOCK, PRICE)
-CSV_HEADER = ["sku", "brand", "change", *ALL_FIELDS, "goes", "reason", "source file", "line"]
-Row = dict[str, Any]
-
-
-@dataclass
-class Sending:
-    """What the queue would send now, and what waits for its slot."""
-
-    now: dict[str, int]  # changes per group (stock, price) due now
-    later: dict[str, int]  # changes per group waiting for a later slot
-    products_now: int  # one POST item per product, stock and price together
-    calls: int  # POST /v2/products calls at the configured batch size
-    next_at: str | None  # ISO UTC of the earliest deferred change
 
 
 @dataclass
@@ -115,21 +104,22 @@ def preview(
             "archived as a duplicate, nothing sent"
         )
         return Outcome("duplicate")
-    plan.seen.add(sha)
     try:
         report, touched = _ingest(config, conn, mappings, candidate, plan, now)
     except StopError:
         raise
     except SkipError as exc:
         hint = getattr(exc, "hint", "")
+        message = str(exc).removeprefix(f"{path.name}: ")
         plan.lines.append(
-            f"{path.name}: would go to failed/: {exc}" + (f"; {hint}" if hint else "")
+            f"{path.name}: would go to failed/: {message}" + (f"; {hint}" if hint else "")
         )
         return Outcome("failed", str(exc))
     except Exception as exc:  # noqa: BLE001 - the real intake sends such a file to failed/ too
         plan.lines.append(f"{path.name}: would go to failed/ (unexpected error: {exc})")
         return Outcome("failed", str(exc))
     plan.changed.update(touched)
+    plan.seen.add(sha)  # only content that went through: failed content is tried again
     plan.lines.append(f"{path.name}: " + describe_file(report, touched, config, now))
     counts = {
         "rows": report.rows,
@@ -193,15 +183,6 @@ def describe_file(
     return f"{report.rows:,} rows: " + ", ".join(parts)
 
 
-def local_time(moment: str, config: Config, now: datetime) -> str:
-    """'00:00' for today or tomorrow, else the date too; in the schedule's time zone."""
-    zone = config.schedule.zone
-    local, today = parse_iso(moment).astimezone(zone), now.astimezone(zone).date()
-    if local.date() in (today, today + timedelta(days=1)):
-        return f"{local:%H:%M}"
-    return f"{local:%Y-%m-%d %H:%M}"
-
-
 # -- the whole dry run -------------------------------------------------------------------------
 
 
@@ -232,57 +213,6 @@ def dry_run(config: Config, options: Options) -> tuple[int, RunSummary]:
     return code, summary
 
 
-def sending(queue: list[Row], moment: str, batch_size: int) -> Sending:
-    now = dict.fromkeys(GROUPS, 0)
-    later = dict.fromkeys(GROUPS, 0)
-    products: set[str] = set()
-    next_at: str | None = None
-    for row in queue:
-        if row["due_at"] <= moment:
-            now[row["grp"]] += 1
-            products.add(row["sku"])
-        else:
-            later[row["grp"]] += 1
-            next_at = min(next_at or row["due_at"], row["due_at"])
-    calls = math.ceil(len(products) / batch_size)
-    return Sending(now, later, len(products), calls, next_at)
-
-
-def describe_sending(plan: Sending, config: Config, now: datetime) -> list[str]:
-    lines = []
-    if plan.products_now:
-        lines.append(
-            f"Would send now: {plan.products_now:,} products in {plan.calls:,} call(s) to "
-            f"POST /v2/products ({plan.now[STOCK]:,} stock, {plan.now[PRICE]:,} price changes)"
-        )
-    else:
-        lines.append("Would send now: nothing")
-    if plan.next_at:
-        when = local_time(plan.next_at, config, now)
-        lines.append(
-            f"Waiting for their slot: {plan.later[STOCK]:,} stock and {plan.later[PRICE]:,} price "
-            f"changes, the first at {when} ({config.schedule.timezone})"
-        )
-    return lines
-
-
-def describe_orders(summary: RunSummary, *, due: bool) -> str:
-    if not due:
-        return (
-            "Orders: the order cycles are not due yet (they ran recently); "
-            "add --cycles-now to see what they would write"
-        )
-    waiting = (
-        f", {summary.orders_waiting:,} cart orders wait for the rest of their cart"
-        if summary.orders_waiting
-        else ""
-    )
-    return (
-        f"Orders: would write {summary.orders_written:,} new orders and "
-        f"{summary.cancellations:,} cancellations to the outbox{waiting}"
-    )
-
-
 def _cycles_due(conn: sqlite3.Connection, config: Config, now: datetime) -> bool:
     every = {
         "orders": timedelta(minutes=config.schedule.orders_every_minutes),
@@ -293,35 +223,3 @@ def _cycles_due(conn: sqlite3.Connection, config: Config, now: datetime) -> bool
         if last is None or now - parse_iso(last) >= interval:
             return True
     return False
-
-
-# -- the plan file -----------------------------------------------------------------------------
-
-
-def write_plan(config: Config, queue: list[Row], now: datetime) -> Path:
-    """``outbox/dry-run-<local time>.csv``: every queued change and when it would go."""
-    moment = iso(now)
-    rows = [_plan_row(row, moment, config, now) for row in queue]
-    stamp = now.astimezone(config.schedule.zone)
-    name = timestamped_name("dry-run", ".csv", stamp)
-    return publish(
-        config.folders.outbox,
-        name,
-        lambda handle: write_csv(handle, CSV_HEADER, rows, config.outbox),
-    )
-
-
-def _plan_row(row: Row, moment: str, config: Config, now: datetime) -> list[Cell]:
-    cells: list[Cell] = [Text(str(row["sku"])), Text(str(row["brand"] or "")), Text(row["grp"])]
-    for name in ALL_FIELDS:
-        value = row.get(column(name))
-        if value is None:
-            cells.append(Text(""))
-        elif name == "quantity":
-            cells.append(Number(Decimal(int(value))))
-        else:
-            cells.append(Number(Decimal(int(value)) / 10_000))
-    goes = "now" if row["due_at"] <= moment else local_time(row["due_at"], config, now)
-    cells += [Text(goes), Text(str(row["reason"])), Text(str(row["source"] or ""))]
-    cells.append(Text(str(row["line"] or "")))
-    return cells

@@ -68,15 +68,3 @@ def process_file(
     log.info("%s: %s", path.name, ", ".join(f"{k} {v}" for k, v in result.counts.items()))
     return result
 
-
-def describe(result: FileResult) -> str:
-    """One human line in the spirit of csv-diff, for the dry run."""
-    report = result.report
-    parts = [f"{report.rows:,} rows"]
-    for changes in report.changes:
-        parts.append(f"{report.queued.get(changes.group, 0):,} {changes.group} changes")
-    if report.deferred:
-        parts.append(f"{report.deferred:,} deferred to the night slot")
-    parts.append(f"{report.not_in_catalog:,} not in catalog")
-    parts.append(f"{report.rejected - report.not_in_catalog:,} rejected rows")
-    return ", ".join(parts)

@@ -122,9 +122,11 @@ def normal_cycle(cycle: Cycle) -> None:
 
 def _remark(cycle: Cycle, head: OrderHead, raw: dict[str, Any], state: str) -> int:
     """A written order Alephee still lists as not integrated: mark it again, never rewrite."""
+    if cycle.dry_run:
+        return 1
     if head.cancelled and not ledger.cancelled_items(cycle.conn, head.id):
         write_cancellations(cycle, [raw])
-    if state == "marked" and not cycle.dry_run:
+    if state == "marked":
         with atomic(cycle.conn):
             ledger.set_marked(
                 cycle.conn, head.id, "written", "not integrated in Alephee", iso(cycle.now)

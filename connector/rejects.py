@@ -23,7 +23,8 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
-from connector.cells import safe_text
+from connector.cells import DANGEROUS_START, EXCEL_CELL_LIMIT, safe_text
+from connector.errors import BadInputFile
 from connector.fsutil import publish, timestamped_name
 from connector.readers.columns import resolve_columns
 from connector.readers.export import Export, RawSheet, Reject
@@ -59,8 +60,10 @@ def _tables(export: Export, rejects: list[Reject]) -> Iterable[tuple[str, list[l
         rows = [list(row) for row in sheet.preamble]
         if sheet.header:
             rows.append(_pad(sheet.header, width) + list(REPORT_COLUMNS))
-        for reject in mine:
-            cells = sheet.row(reject.line) or _bare_row(export, sheet, reject, width)
+        # Rows as read, in one bulk take (a report can hold every line of a big file).
+        raws = sheet.rows([reject.line for reject in mine])
+        for reject, raw in zip(mine, raws, strict=True):
+            cells = raw or _bare_row(export, sheet, reject, width)
             rows.append([*_pad(cells, width), str(reject.line), reject.reason])
         yield sheet.name, rows
 
@@ -70,7 +73,7 @@ def _bare_row(export: Export, sheet: RawSheet, reject: Reject, width: int) -> li
     cells = [""] * width
     try:
         index = resolve_columns(export.path, sheet, export.mapping)["sku"]
-    except Exception:  # noqa: BLE001 - a report must be written even for an odd sheet
+    except BadInputFile:  # a sheet without the columns (e.g. empty): the SKU has no place
         return cells
     if index < width:
         cells[index] = reject.sku
@@ -78,7 +81,19 @@ def _bare_row(export: Export, sheet: RawSheet, reject: Reject, width: int) -> li
 
 
 def _pad(cells: list[str], width: int) -> list[str]:
-    return list(cells) + [""] * (width - len(cells))
+    return cells if len(cells) >= width else [*cells, *[""] * (width - len(cells))]
+
+
+def _safe(cell: str) -> str:
+    """``safe_text``, skipped for the usual cell it would return unchanged (a report can
+    hold a million rows; the full check costs several seconds there)."""
+    if (
+        cell.isprintable()
+        and len(cell) <= EXCEL_CELL_LIMIT
+        and not cell.startswith(DANGEROUS_START)
+    ):
+        return cell
+    return safe_text(cell)
 
 
 def _write_csv(handle: BinaryIO, export: Export, rows: list[list[str]]) -> None:
@@ -90,7 +105,7 @@ def _write_csv(handle: BinaryIO, export: Export, rows: list[list[str]]) -> None:
             text.write(f"sep={source.delimiter}\r\n")
         writer = csv.writer(text, delimiter=source.delimiter or ";", lineterminator="\r\n")
         for row in rows:
-            writer.writerow([safe_text(cell) for cell in row])
+            writer.writerow([_safe(cell) for cell in row])
         text.flush()
     finally:
         text.detach()  # publish() still owns and fsyncs the binary handle
@@ -110,7 +125,7 @@ def _write_xlsx(
         for row in content.get(name, []):
             cells = []
             for value in row:
-                cell = WriteOnlyCell(sheet, value=safe_text(value))
+                cell = WriteOnlyCell(sheet, value=_safe(value))
                 cell.number_format = "@"  # text: Excel keeps leading zeros when edited
                 cells.append(cell)
             sheet.append(cells)

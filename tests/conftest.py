@@ -38,7 +38,19 @@ def debug_logging(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
 
 
 def write_config(folder: Path, base_url: str, *, key: str = CANARY_KEY, extra: str = "") -> Path:
-    """A connector.toml for tests: fast intake, sandbox URL, the canary key."""
+    """A connector.toml for tests: fast intake, sandbox URL, the canary key.
+
+    ``extra`` continues the [intake] table (its keys replace the defaults here) and may open
+    further tables.
+    """
+    intake = {
+        "min_age_seconds": "0",
+        "stable_checks": "1",
+        "check_interval_seconds": "0.05",
+        "incomplete_grace_seconds": "0",
+    }
+    given = {line.split("=")[0].strip() for line in extra.splitlines() if "=" in line}
+    defaults = "\n".join(f"{k} = {v}" for k, v in intake.items() if k not in given)
     path = folder / "connector.toml"
     path.write_text(
         f"""
@@ -53,10 +65,7 @@ max_wait_seconds = 0.05
 budget_seconds = 30
 
 [intake]
-min_age_seconds = 0
-stable_checks = 1
-check_interval_seconds = 0.05
-incomplete_grace_seconds = 0
+{defaults}
 {extra}
 """,
         encoding="utf-8",

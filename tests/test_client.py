@@ -224,3 +224,18 @@ def test_the_key_is_never_in_errors_or_reprs(sandbox: Sandbox, fake: FakeTime) -
     assert err.value.__cause__ is None and err.value.__suppress_context__
     assert CANARY_KEY not in repr(client) and CANARY_KEY not in repr(client.settings)
     client.close()
+
+
+def test_order_status_update_matched_by_order_id(sandbox: Sandbox, fake: FakeTime) -> None:
+    from connector.alephee.models import StatusUpdate
+
+    sandbox.add_orders(make_orders(2))
+    updates = [
+        StatusUpdate(OrderId=5001, Status=20, Tracking={"Number": "AR1", "Status": "en viaje"}),
+        StatusUpdate(OrderId=5002, Status=90),  # 90 only for orders created through the API
+    ]
+    with client_for(sandbox, fake) as client:
+        results = client.update_status(updates)
+    assert results[5001].status == "200"
+    assert results[5002].status != "200" and results[5002].message
+    assert sandbox.order(5001)["Status"]["Key"] == 20

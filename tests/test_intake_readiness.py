@@ -175,13 +175,24 @@ def test_a_half_written_xlsx_waits_then_goes_on_for_the_reader_to_fail(tmp_path:
 def test_an_empty_file_waits_for_the_grace_period(tmp_path: Path) -> None:
     clock = FakeClock()
     intake = fake_intake(tmp_path, clock)
-    drop(intake.inbox / "empty.csv", b"", age=3600)
+    drop(intake.inbox / "empty.csv", b"", age=0)
     for _ in range(3):
         clock.now += 1
         assert intake.ready(wait=False) == []
     assert "empty" in intake.waiting_reasons()[intake.inbox / "empty.csv"]
     clock.now += 60
     assert [c.size for c in intake.ready(wait=False)] == [0]
+
+
+def test_an_old_empty_file_does_not_wait_again_in_a_new_run(tmp_path: Path) -> None:
+    """A scheduled `once` keeps no sightings: the file's own age counts toward the grace."""
+    clock = FakeClock()
+    drop(tmp_path / "inbox" / "empty.csv", b"", age=3600)
+    intake = fake_intake(tmp_path, clock)
+    for _ in range(3):
+        clock.now += 1
+        ready = intake.ready(wait=False)
+    assert [c.size for c in ready] == [0]
 
 
 def test_done_marker_is_required_and_travels_with_the_file(tmp_path: Path) -> None:

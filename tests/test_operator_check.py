@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+
+import pytest
 
 from connector.check import run_check, state_is_local
 from connector.sandbox.fixtures import make_catalog
@@ -115,6 +118,7 @@ def test_price_list_account_and_file_argument(tmp_path: Path) -> None:
     assert any("precios.csv: no mapping matches" in x for x in problems("\n".join(lines2)))
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="mount tables are how Linux tells shares")
 def test_state_on_a_network_share_is_a_problem(tmp_path: Path) -> None:
     with fast_sandbox() as sb:
         config = setup(tmp_path, sb)
@@ -136,3 +140,41 @@ def test_an_empty_inbox_is_a_note_not_a_problem(tmp_path: Path) -> None:
     assert code == 0
     assert any(line.startswith("NOTE") and "inbox" in line for line in lines)
     assert lines[-1] == "All good."
+
+
+XLSX_MAPPING = """
+kind = "products"
+files = ["*.xlsx"]
+sheets = "*"
+combine = "sum"
+
+[columns]
+sku = "SKU"
+quantity = "Stock"
+price = "Precio"
+"""
+
+
+def test_an_xlsx_sample_shows_sheets_and_rows(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    with fast_sandbox() as sb:
+        config = setup(tmp_path, sb)
+        (config.folders.mappings / "warehouses.toml").write_text(XLSX_MAPPING, encoding="utf-8")
+        book = Workbook()
+        central = book.active
+        assert central is not None
+        central.title = "Central"
+        for row in (["SKU", "Stock", "Precio"], ["0000001", 5, 10.5], ["0000002", 1, 0]):
+            central.append(row)
+        north = book.create_sheet("Norte")
+        for row in (["SKU", "Stock", "Precio"], ["0000001", 2, 10.5]):
+            north.append(row)
+        path = tmp_path / "depositos.xlsx"
+        book.save(path)
+        code, lines = collect(config.source, path)
+    text = "\n".join(lines)
+    assert code == 0, text
+    assert "depositos.xlsx: read with mapping warehouses.toml: 1 good rows, 1 rejected" in text
+    assert "sheet 'Central' row 2: SKU 0000001, stock 7, price 10.5" in text
+    assert "sheet 'Central' row 3: REJECTED: price '0' must be greater than 0" in text

@@ -51,6 +51,7 @@ def test_dry_run_touches_nothing_and_matches_what_the_real_run_sends(tmp_path: P
         config = setup(tmp_path, sb)
         rows = [*catalog_rows(50), ("9990001", "4", "1.200,00"), ("0000055", "-3", "10,00")]
         drop(config, "stock-1.csv", export(rows))
+        drop(config, "stock-bad.csv", export(catalog_rows(2)).replace(b"Stock", b"Existencias"))
         before = inbox_and_archive(config)
         options = Options(progress=False, now=lambda: NOON)
         code, summary = dry_run(config, options)
@@ -71,6 +72,8 @@ def test_dry_run_touches_nothing_and_matches_what_the_real_run_sends(tmp_path: P
         assert "1 not in catalog, 1 rejected rows" in lines
         assert "Would send now: 50 products in 1 call(s)" in lines
         assert "Orders: would write 4 new orders" in lines
+        assert "stock-bad.csv: would go to failed/: column 'Stock' not found" in lines
+        assert summary.files_failed == 1
         assert plan.report is not None and plan.report.parent == config.folders.outbox
         listed = plan_rows(plan.report)
         assert len(listed) == 100
@@ -90,6 +93,7 @@ def test_dry_run_touches_nothing_and_matches_what_the_real_run_sends(tmp_path: P
         assert real.deferred == plan.sending.later["price"] == summary.deferred
         assert real.orders_written == summary.orders_written == 4
         assert (real.rows, real.rejected) == (summary.rows, summary.rejected)
+        assert (real.files, real.files_failed) == (summary.files, summary.files_failed) == (2, 1)
 
 
 def test_files_of_one_dry_run_see_each_other_as_in_a_real_pass(tmp_path: Path) -> None:
@@ -120,7 +124,7 @@ def test_files_of_one_dry_run_see_each_other_as_in_a_real_pass(tmp_path: Path) -
         lines = "\n".join(options.plan.lines)
         assert "stock-2-again.csv: same content as a file already processed" in lines
         assert re.search(
-            r"stock-0\.csv: 40 rows: nothing to send.*40 values older than what Alephee already has",
+            r"stock-0\.csv: 40 rows: nothing to send.*40 values older than what Alephee",
             lines,
         )
         assert options.plan.sending is not None

@@ -144,6 +144,13 @@ def test_utf16_tab_separated_unicode_text(tmp_path: Path) -> None:
     assert [(r["sku"], r["cost_e4"]) for r in rows_of(export.table)] == [("Ç-€", 15_000)]
 
 
+def test_explicit_utf16_without_bom(tmp_path: Path) -> None:
+    path = tmp_path / "stock.csv"
+    path.write_bytes("SKU;Stock\r\nÑ1;4\r\n".encode("utf-16-le"))
+    export = read_export(path, basic(tmp_path, extra='encoding = "utf-16-le"'))
+    assert [(r["sku"], r["quantity"]) for r in rows_of(export.table)] == [("Ñ1", 4)]
+
+
 def test_auto_encoding_falls_back_to_cp1252(tmp_path: Path) -> None:
     path = write_text_file(tmp_path / "stock.csv", ["Título", "SKU;Stock", "Ñandú;1"])
     export = read_export(path, basic(tmp_path, header_row=2))

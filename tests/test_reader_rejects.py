@@ -7,11 +7,14 @@ import io
 from datetime import datetime
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from connector.cells import safe_text
 from connector.mapping import match_mapping
 from connector.readers import Export, Reject, read_export
-from connector.rejects import write_rejects
+from connector.rejects import _safe, write_rejects
 from tests.reader_support import (
     CP1252_MAPPING,
     WAREHOUSE_MAPPING,
@@ -179,3 +182,8 @@ def test_caller_rejects_use_the_original_row_or_just_the_sku(tmp_path: Path) -> 
         ["A", "x", "1", "2", "not in the Alephee catalog"],
         ["Z9", "", "", "0", "Alephee: producto inexistente"],
     ]
+
+
+@given(st.text(max_size=40))
+def test_the_fast_cell_check_agrees_with_safe_text(text: str) -> None:
+    assert _safe(text) == safe_text(text)

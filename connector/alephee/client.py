@@ -29,6 +29,7 @@ from connector.alephee.models import (
     Page,
     PriceList,
     ProductUpdate,
+    StatusUpdate,
 )
 from connector.alephee.ratelimit import Pacer
 from connector.alephee.retry import RetryPolicy, RunBudget, build_retrying
@@ -186,12 +187,18 @@ class AlephClient:
                 raise
             half = len(marks) // 2
             return {**self.integrate(marks[:half]), **self.integrate(marks[half:])}
-        response = IntegrateResponse.model_validate(body or {})
-        return {
-            r.order_status.order_id: r
-            for r in response.results
-            if r.order_status is not None and r.order_status.order_id is not None
-        }
+        return _by_order_id(IntegrateResponse.model_validate(body or {}))
+
+    def update_status(self, updates: list[StatusUpdate]) -> dict[int, IntegrateResult]:
+        """PUT /v2/orders (status and tracking); per-item results matched by OrderId."""
+        try:
+            body = self._call("PUT", "/v2/orders", json=[u.body() for u in updates])
+        except PayloadTooLarge:
+            if len(updates) == 1:
+                raise
+            half = len(updates) // 2
+            return {**self.update_status(updates[:half]), **self.update_status(updates[half:])}
+        return _by_order_id(IntegrateResponse.model_validate(body or {}))
 
     # -- transport -------------------------------------------------------------------------
 
@@ -281,6 +288,14 @@ class AlephClient:
         raise RequestRejected(
             f"{name}: Alephee rejected the request ({status}: {message})", status=status
         )
+
+
+def _by_order_id(response: IntegrateResponse) -> dict[int, IntegrateResult]:
+    return {
+        r.order_status.order_id: r
+        for r in response.results
+        if r.order_status is not None and r.order_status.order_id is not None
+    }
 
 
 def _message(response: httpx.Response) -> str:

@@ -7,9 +7,9 @@ Unknown fields are kept out (``extra="ignore"``): we read only what the integrat
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
 def _fold(cls: type[BaseModel], data: Any) -> Any:
@@ -131,12 +131,25 @@ class IntegrateMark(ApiModel):
         return self.model_dump(by_alias=True, mode="json")
 
 
+class StatusUpdate(ApiModel):
+    """One item of PUT /v2/orders (order status and tracking)."""
+
+    order_id: int = Field(alias="OrderId")
+    status: int = Field(alias="Status")
+    tracking: dict[str, str] | None = Field(None, alias="Tracking")
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
 class IntegrateEcho(ApiModel):
     order_id: int | None = Field(None, alias="OrderId")
 
 
 class IntegrateResult(ApiModel):
-    status: str = Field("", alias="Status")
+    """A per-order result: integrate sends Status as a string, PUT orders as an integer."""
+
+    status: Annotated[str, BeforeValidator(str)] = Field("", alias="Status")
     message: str = Field("", alias="Message")
     order_status: IntegrateEcho | None = Field(None, alias="OrderStatus")
 

@@ -95,8 +95,9 @@ class Readiness:
         if locked:
             return Verdict(False, locked)
         incomplete = _incomplete(candidate)
-        # Counted from our own sightings: a copy that keeps the source's old time is still young.
-        if incomplete and now - seen.since < self.incomplete_grace:
+        # Counted like the minimum age (file time or our own sightings, the larger): a scheduled
+        # `once` keeps no sightings between runs, so an old empty file must not wait forever.
+        if incomplete and age < self.incomplete_grace:
             return Verdict(
                 False,
                 f"{incomplete}; waits up to {self.incomplete_grace:g} s for the ERP to finish it",

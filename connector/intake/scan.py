@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from connector.errors import ConfigError
@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 MARKER_SUFFIXES = (".done", ".ok")
 OrderKey = tuple[int, int, int, str]
+# as_of of a file ordered by sequence number only: a fixed origin plus the number, so that
+# "newer" means "higher sequence" (and such files sort before dated ones, as in the order key).
+SEQ_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,11 @@ class NameOrder:
         groups = found.groupdict()
         seq = int(groups["seq"]) if groups.get("seq") else 0
         stamp = self._stamp(groups.get("date"), groups.get("time"), name)
+        if stamp is None and groups.get("seq"):
+            # Sequence only: the number, not the file time, says which export is newer.
+            return SEQ_EPOCH + timedelta(seconds=seq), (0, 0, seq, name)
         if stamp is None:
-            return mtime, (0, 0, seq, name) if groups.get("seq") else (1, mtime_ns, 0, name)
+            return mtime, (1, mtime_ns, 0, name)
         return stamp, (0, int(stamp.timestamp()), seq, name)
 
     def _stamp(self, day: str | None, clock: str | None, name: str) -> datetime | None:

@@ -37,7 +37,7 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 def read_csv(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[RawSheet]]:
     data = path.read_bytes()
-    check_text_bytes(path, data)
+    check_text_bytes(path, data, mapping.encoding)
     text, encoding = decode(path, data, mapping.encoding)
     del data
     check_text(path, text)
