@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -36,36 +36,39 @@ def write_rejects(outbox: Path, export: Export, rejects: list[Reject], when: dat
     """Publish ``rejects-<source stem>-<YYYYmmdd-HHMMSS>.csv|xlsx`` in ``outbox``."""
     xlsx = export.source.kind == "xlsx"
     name = timestamped_name(f"rejects-{export.path.stem}", ".xlsx" if xlsx else ".csv", when)
-    tables = list(_tables(export, rejects))
 
     def write(handle: BinaryIO) -> None:
         if xlsx:
-            _write_xlsx(handle, export, tables)
+            _write_xlsx(handle, export, rejects)
         else:
-            _write_csv(handle, export, tables[0][1] if tables else [])
+            _write_csv(handle, export, _sheet_rows(export, rejects, _sheets(export)[0]))
 
     return publish(outbox, name, write)
 
 
-def _tables(export: Export, rejects: list[Reject]) -> Iterable[tuple[str, list[list[str]]]]:
-    """Per source sheet (in order): the rows to write, title rows and header included."""
-    sheets = list(export.sheets) or [_blank_sheet()]
-    known = {sheet.name for sheet in sheets}
-    for number, sheet in enumerate(sheets):
-        # A reject naming no known sheet (a caller's own) goes to the first sheet.
-        mine = [
-            r for r in rejects if r.sheet == sheet.name or (number == 0 and r.sheet not in known)
-        ]
-        width = max(len(sheet.header), sheet.cells.shape[1])
-        rows = [list(row) for row in sheet.preamble]
-        if sheet.header:
-            rows.append(_pad(sheet.header, width) + list(REPORT_COLUMNS))
-        # Rows as read, in one bulk take (a report can hold every line of a big file).
-        raws = sheet.rows([reject.line for reject in mine])
-        for reject, raw in zip(mine, raws, strict=True):
-            cells = raw or _bare_row(export, sheet, reject, width)
-            rows.append([*_pad(cells, width), str(reject.line), reject.reason])
-        yield sheet.name, rows
+def _sheets(export: Export) -> list[RawSheet]:
+    return list(export.sheets) or [_blank_sheet()]
+
+
+def _sheet_rows(export: Export, rejects: list[Reject], sheet: RawSheet) -> Iterator[list[str]]:
+    """One sheet's report rows, streamed: title rows, header, then each reject's row."""
+    sheets = _sheets(export)
+    known = {raw.name for raw in sheets}
+    first = sheet is sheets[0]
+    # A reject naming no known sheet (a caller's own) goes to the first sheet.
+    mine = [r for r in rejects if r.sheet == sheet.name or (first and r.sheet not in known)]
+    width = max(len(sheet.header), sheet.cells.shape[1])
+    yield from (list(row) for row in sheet.preamble)
+    if sheet.header:
+        yield [*_pad(sheet.header, width), *REPORT_COLUMNS]
+    # Rejects made by read_export carry their row; others are fetched in one bulk take.
+    keys = sheet.keys
+    carried = [list(r.original) == keys for r in mine]
+    fetched = iter(sheet.rows([r.line for r, has in zip(mine, carried, strict=True) if not has]))
+    for reject, has in zip(mine, carried, strict=True):
+        cells = list(reject.original.values()) if has else next(fetched)
+        cells = cells or _bare_row(export, sheet, reject, width)
+        yield [*_pad(cells, width), str(reject.line), reject.reason]
 
 
 def _bare_row(export: Export, sheet: RawSheet, reject: Reject, width: int) -> list[str]:
@@ -96,7 +99,7 @@ def _safe(cell: str) -> str:
     return safe_text(cell)
 
 
-def _write_csv(handle: BinaryIO, export: Export, rows: list[list[str]]) -> None:
+def _write_csv(handle: BinaryIO, export: Export, rows: Iterable[list[str]]) -> None:
     source = export.source
     encoding = source.encoding or "utf-8-sig"
     text = io.TextIOWrapper(handle, encoding=encoding, errors="replace", newline="")
@@ -111,18 +114,18 @@ def _write_csv(handle: BinaryIO, export: Export, rows: list[list[str]]) -> None:
         text.detach()  # publish() still owns and fsyncs the binary handle
 
 
-def _write_xlsx(
-    handle: BinaryIO, export: Export, tables: list[tuple[str, list[list[str]]]]
-) -> None:
+def _write_xlsx(handle: BinaryIO, export: Export, rejects: list[Reject]) -> None:
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
-    content = dict(tables)
+    read = {raw.name: raw for raw in _sheets(export)}
     # Every sheet of the source, in order, so "sheets = 2" still points at the same sheet.
-    for name in export.source.workbook_sheets or tuple(content):
+    for name in export.source.workbook_sheets or tuple(read):
         sheet = workbook.create_sheet(title=name)
-        for row in content.get(name, []):
+        if name not in read:
+            continue
+        for row in _sheet_rows(export, rejects, read[name]):
             cells = []
             for value in row:
                 cell = WriteOnlyCell(sheet, value=_safe(value))

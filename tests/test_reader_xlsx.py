@@ -210,8 +210,6 @@ def test_a_table_placed_away_from_a1_keeps_excel_row_numbers(tmp_path: Path) -> 
     sheet["C4"], sheet["D4"], sheet["E4"] = "A", 5, 2
     sheet["C6"], sheet["D6"], sheet["E6"] = "B", 1, 3
     workbook.save(tmp_path / "stock.xlsx")
-    text = WAREHOUSE_MAPPING.replace("header_row = 2", "header_row = 3").replace(
-        f', "{NORTE}"', ""
-    )
+    text = WAREHOUSE_MAPPING.replace("header_row = 2", "header_row = 3").replace(f', "{NORTE}"', "")
     export = read_export(tmp_path / "stock.xlsx", mapping(tmp_path, text))
     assert [(row["sku"], row["line"]) for row in rows_of(export.table)] == [("A", 4), ("B", 6)]

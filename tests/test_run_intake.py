@@ -206,7 +206,8 @@ def test_a_second_instance_exits_4_and_a_dead_holder_frees_the_lock(tmp_path: Pa
                 sys.executable,
                 "-c",
                 "import sys, time; from filelock import FileLock; "
-                "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(60)",
+                "lock = FileLock(sys.argv[1]); lock.acquire(); "
+                "print('held', flush=True); time.sleep(60)",
                 str(config.folders.state / "connector.lock"),
             ],
             stdout=subprocess.PIPE,
@@ -227,9 +228,25 @@ def test_two_once_started_together_one_exits_4(tmp_path: Path) -> None:
         (config.folders.inbox / "stock-1.csv").write_bytes(b"".join(export_lines([("0000001", 4)])))
         cmd = [sys.executable, "-m", "connector", "--config", str(config.source), "once"]
         first = subprocess.Popen(cmd, env=env_for_cli(), stderr=subprocess.PIPE, text=True)
+        probe = FileLock(str(config.folders.state / "connector.lock"), timeout=0)
+        _wait_for(lambda: _held_by_other(probe), 60)  # the first one is inside its pass
         second = subprocess.Popen(cmd, env=env_for_cli(), stderr=subprocess.PIPE, text=True)
-        codes = sorted([first.wait(timeout=120), second.wait(timeout=120)])
-        assert codes == [0, 4]
+        codes = [first.wait(timeout=120), second.wait(timeout=120)]
+        for proc in (first, second):
+            assert proc.stderr is not None
+            proc.stderr.close()
+        assert sorted(codes) == [0, 4]  # the probe's instant check could, rarely, be first
+
+
+def _held_by_other(probe: FileLock) -> bool:
+    from filelock import Timeout
+
+    try:
+        probe.acquire()
+    except Timeout:
+        return True
+    probe.release()
+    return False
 
 
 CRASH_POINTS = [
@@ -245,35 +262,39 @@ CRASH_POINTS = [
 
 @pytest.mark.slow
 def test_random_sigkills_during_a_multi_file_run(tmp_path: Path) -> None:
+    """Rounds of 6 files; in each, runs killed at random crash points until one completes."""
     rng = random.Random(20261123)
-    files = {
-        f"stock-{seq}.csv": [(f"{i:07d}", seq * 10 + i) for i in range(1, 151)]
-        for seq in range(1, 7)
-    }
     with fast_sandbox() as sb:
         sb.load_catalog(make_catalog(150))
         config = workspace(
             tmp_path, sb, extra='order_pattern = "stock-(?P<seq>\\\\d+)"\n' + NO_ORDERS
         )
-        for name, rows in files.items():
-            (config.folders.inbox / name).write_bytes(b"".join(export_lines(rows)))
+        names: list[str] = []
         kills = 0
-        for _ in range(40):
-            point = f"{rng.choice(CRASH_POINTS)}@{rng.randint(1, 4)}"
-            proc = run_cli(config, "once", crash_at=point)
-            if proc.returncode in (-9, 137):
-                kills += 1
-                continue
-            assert proc.returncode == 0, proc.stderr
-            if not list(config.folders.inbox.glob("*.csv")):
-                break
-        assert kills >= 3
+        for round_no in range(4):
+            for seq in range(round_no * 6 + 1, round_no * 6 + 7):
+                rows = [(f"{i:07d}", seq * 10 + i) for i in range(1, 151)]
+                (config.folders.inbox / f"stock-{seq}.csv").write_bytes(
+                    b"".join(export_lines(rows))
+                )
+                names.append(f"stock-{seq}.csv")
+            for _ in range(10):
+                point = rng.choice(CRASH_POINTS)
+                nth = rng.randint(1, 2 if point.startswith("sync") else 4)
+                proc = run_cli(config, "once", crash_at=f"{point}@{nth}")
+                if proc.returncode in (-9, 137):
+                    kills += 1
+                    continue
+                assert proc.returncode == 0, proc.stderr
+                if not list(config.folders.inbox.glob("*.csv")):
+                    break
+        assert kills >= 4
         assert run_cli(config, "once").returncode == 0
         archived = sorted(p.name for p in config.folders.archive.rglob("*.csv"))
-        assert archived == sorted(files)
+        assert archived == sorted(names)
         assert list(config.folders.failed.glob("*")) == []
-        last = files["stock-6.csv"]
-        for sku, qty in last:
-            assert sb.product(sku)["Stock"]["Quantity"] == qty
+        last = int(names[-1].split("-")[1].split(".")[0])
+        for i in range(1, 151):
+            assert sb.product(f"{i:07d}")["Stock"]["Quantity"] == last * 10 + i
         done = [r["name"] for r in ledger(config) if r["status"] == "done"]
-        assert sorted(done) == sorted(files)
+        assert sorted(done) == sorted(names)

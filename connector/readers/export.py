@@ -42,7 +42,7 @@ def text_column(field_name: str) -> str:
     return f"{field_name}_text"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a broken file can yield a million of them
 class Reject:
     line: int
     sheet: str
