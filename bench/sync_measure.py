@@ -100,7 +100,7 @@ def diff(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
     fields = frozenset({"quantity", "price_with_taxes", "cost"})
     conn = db.connect(work / f"state-{rows}.db")
     clock.lap("setup")
-    accepted = snapshot.load(conn)
+    accepted = snapshot.load(conn, fields)
     clock.lap("snapshot.load")
     changes = diff_tables(table, accepted, fields)
     clock.lap("diff")
@@ -151,13 +151,13 @@ def ingest_parts(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
     clock.lap("catalog.known")
     table = export.table[catalog.in_catalog(export.table, codes).to_numpy()]
     clock.lap("catalog.in_catalog")
-    accepted = snapshot.load(conn)
+    accepted = snapshot.load(conn, export.fields)
     clock.lap("snapshot.load")
     changes = diff_tables(table, accepted, export.fields)
     clock.lap("diff")
     with db.atomic(conn):
         for group in changes:
-            fresh = sync._fresh(conn, group, accepted, iso(now), report)
+            fresh = sync._fresh(conn, group, iso(now), report)
             clock.lap(f"_fresh {group.group}")
             due = sync._due(fresh, group.group, now, ScheduleSettings(), report)
             clock.lap(f"_due {group.group}")

@@ -12,6 +12,8 @@ import sqlite3
 from datetime import datetime, timedelta
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from connector.alephee.client import AlephClient
 from connector.db import atomic, migrate
@@ -78,18 +80,23 @@ def ensure_fresh(
     return False
 
 
-def known(conn: sqlite3.Connection) -> set[str]:
-    """Codes Alephee will match: SKUs and own codes."""
-    codes = set()
-    for row in conn.execute("SELECT sku, own_code FROM catalog"):
-        codes.add(row["sku"])
-        if row["own_code"]:
-            codes.add(row["own_code"])
-    return codes
+def known(conn: sqlite3.Connection) -> pa.Array:
+    """Codes Alephee will match: SKUs and own codes (an Arrow array, for a fast ``is_in``)."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(
+        "SELECT sku FROM catalog UNION ALL SELECT own_code FROM catalog WHERE own_code <> ''"
+    ).fetchall()
+    cursor.close()
+    return pa.array([row[0] for row in rows], type=pa.string())
 
 
-def in_catalog(table: pd.DataFrame, codes: set[str]) -> pd.Series:
-    return table["sku"].isin(codes)
+def in_catalog(table: pd.DataFrame, codes: pa.Array) -> pd.Series:
+    """Which rows' SKUs Alephee knows. Arrow's ``is_in`` takes 0.6 s on a million rows where
+    pandas 3's ``Series.isin`` on string columns took 8-16 s (measured in bench/)."""
+    skus = pa.array(table["sku"].astype(str), type=pa.string())
+    mask = pc.fill_null(pc.is_in(skus, value_set=codes), False)
+    return pd.Series(mask.to_numpy(zero_copy_only=False), index=table.index, dtype=bool)
 
 
 def size(conn: sqlite3.Connection) -> int:

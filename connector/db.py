@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+import pandas as pd
+
 from connector.errors import ConfigError
 
 _savepoints = threading.local()
@@ -74,3 +76,21 @@ def migrate(conn: sqlite3.Connection, name: str, statements: Sequence[str]) -> N
         for statement in statements:
             conn.execute(statement)
         conn.execute("INSERT INTO _migrations (name) VALUES (?)", (name,))
+
+
+def frame(
+    conn: sqlite3.Connection, sql: str, params: Sequence[object] = (), *, chunk: int = 100_000
+) -> pd.DataFrame:
+    """A query as a DataFrame, fast: plain tuples in chunks (``read_sql_query`` goes through
+    the Row factory, several times slower and larger on a million rows)."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    cursor.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    parts = []
+    while batch := cursor.fetchmany(chunk):
+        parts.append(pd.DataFrame.from_records(batch, columns=names))
+    cursor.close()
+    if not parts:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]

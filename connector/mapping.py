@@ -8,8 +8,9 @@ kind, such as the orders mapping, are skipped here). Every key, with its default
     files = ["stock*.csv"]     required; glob patterns on the inbox file name, case-insensitive.
                                Mappings are tried in file-name order; the first that matches wins.
     exclude = ["*backup*"]     patterns that veto a match (default: none)
-    encoding = "auto"          "auto" (BOM -> utf-8-sig / utf-16; else strict utf-8; else
-                               cp1252) or any Python codec name: "cp1252", "utf-8", "latin-1"
+    encoding = "auto"          "auto" (strict utf-8, else cp1252) or any Python codec name:
+                               "cp1252", "utf-8", "latin-1". A BOM always decides (utf-8 /
+                               utf-16), as it does in Excel.
     delimiter = "auto"         "auto" (sniffed from the header area among ; , tab |) or one
                                character; "tab" is accepted for a tab. With "auto", a leading
                                ``sep=;`` line (Excel's convention) decides and is skipped.

@@ -9,11 +9,12 @@ reported once and not sent again until the ERP changes them.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
 
+from connector.db import frame as db_frame
 from connector.db import migrate
 from connector.diff import ALL_FIELDS, GROUP_FIELDS, column
 
@@ -34,12 +35,13 @@ def init(conn: sqlite3.Connection) -> None:
     )
 
 
-def load(conn: sqlite3.Connection) -> pd.DataFrame:
-    """The accepted state as a table (sku plus value columns, nullable integers)."""
-    frame = pd.read_sql_query(
-        f"SELECT sku, {', '.join(VALUE_COLUMNS)}, stock_as_of, price_as_of FROM accepted", conn
-    )
-    for col in VALUE_COLUMNS:
+def load(conn: sqlite3.Connection, fields: Iterable[str] = ALL_FIELDS) -> pd.DataFrame:
+    """The accepted state of ``fields`` as a table (sku plus value columns, nullable integers).
+
+    Only the columns a file carries are loaded: on a million SKUs each column costs time."""
+    cols = [column(f) for f in ALL_FIELDS if f in set(fields)]
+    frame = db_frame(conn, f"SELECT {', '.join(['sku', *cols])} FROM accepted")
+    for col in cols:
         frame[col] = frame[col].astype("Int64")
     frame["sku"] = frame["sku"].astype(str)
     return frame
@@ -91,11 +93,10 @@ def refused(conn: sqlite3.Connection, group: str) -> dict[str, str]:
     return {row["sku"]: row["signature"] for row in rows}
 
 
-def skus_newer_than(accepted: pd.DataFrame, group: str, as_of: str) -> set[str]:
-    """SKUs whose accepted values come from an export newer than ``as_of``."""
-    col = f"{group}_as_of"
-    newer = accepted[accepted[col].notna() & (accepted[col] > as_of)]
-    return set(newer["sku"])
+def skus_newer_than(conn: sqlite3.Connection, group: str, as_of: str) -> set[str]:
+    """SKUs whose accepted values of ``group`` come from an export newer than ``as_of``."""
+    rows = conn.execute(f"SELECT sku FROM accepted WHERE {group}_as_of > ?", (as_of,))
+    return {str(row[0]) for row in rows}
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:

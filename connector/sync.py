@@ -17,7 +17,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from connector import catalog, pending, snapshot
+from connector import catalog, db, pending, snapshot
 from connector.alephee.client import AlephClient, ItemResult
 from connector.alephee.models import ProductPrice, ProductStock, ProductUpdate
 from connector.config import ScheduleSettings
@@ -58,11 +58,11 @@ def ingest(
     report = IngestReport(rows=len(export.table) + len(export.rejects))
     report.rejects = list(export.rejects)
     table = _only_catalog(conn, export, report)
-    accepted = snapshot.load(conn)
+    accepted = snapshot.load(conn, export.fields)
     report.changes = diff(table, accepted, export.fields)
     with atomic(conn):
         for changes in report.changes:
-            rows = _fresh(conn, changes, accepted, iso(as_of), report)
+            rows = _fresh(conn, changes, iso(as_of), report)
             rows = _due(rows, changes.group, now, schedule, report)
             report.queued[changes.group] = len(rows)
             if not dry_run:
@@ -102,13 +102,12 @@ def _only_catalog(conn: sqlite3.Connection, export: Export, report: IngestReport
 def _fresh(
     conn: sqlite3.Connection,
     changes: Changes,
-    accepted: pd.DataFrame,
     as_of: str,
     report: IngestReport,
 ) -> pd.DataFrame:
     """Drop values from an export older than what is accepted or queued, and refused values."""
     rows, group = changes.table, changes.group
-    newer = snapshot.skus_newer_than(accepted, group, as_of)
+    newer = snapshot.skus_newer_than(conn, group, as_of)
     newer |= {
         r[0]
         for r in conn.execute("SELECT sku FROM queue WHERE grp = ? AND as_of > ?", (group, as_of))
@@ -136,9 +135,7 @@ def _not_already_queued(
     """Drop changes whose exact values are already waiting in the queue (e.g. a price deferred
     to the night, exported again during the day): nothing new to send."""
     cols = [column(f) for f in GROUP_FIELDS[group] if column(f) in rows.columns]
-    queued = pd.read_sql_query(
-        f"SELECT sku, {', '.join(cols)} FROM queue WHERE grp = ?", conn, params=(group,)
-    )
+    queued = db.frame(conn, f"SELECT sku, {', '.join(cols)} FROM queue WHERE grp = ?", (group,))
     if queued.empty or rows.empty:
         return rows
     merged = rows[["sku", *cols]].merge(

@@ -136,6 +136,13 @@ def test_utf8_bom_is_stripped_from_the_first_header(tmp_path: Path) -> None:
     assert rows_of(export.table)[0]["sku"] == "Ñ1"
 
 
+def test_a_bom_wins_over_the_mapping_encoding(tmp_path: Path) -> None:
+    path = tmp_path / "stock.csv"
+    path.write_bytes("\ufeffSKU;Stock\r\nÑ€1;4\r\n".encode())
+    export = read_export(path, basic(tmp_path, extra='encoding = "cp1252"'))
+    assert rows_of(export.table)[0]["sku"] == "Ñ€1"
+
+
 def test_utf16_tab_separated_unicode_text(tmp_path: Path) -> None:
     path = tmp_path / "stock.csv"
     path.write_bytes("SKU\tStock\tCosto\r\nÇ-€\t4\t1,5\r\n".encode("utf-16"))

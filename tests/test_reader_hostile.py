@@ -204,8 +204,7 @@ def test_cells_far_apart_do_not_exhaust_memory(tmp_path: Path, xlsx_mapping: Pat
     assert outcome["grew_mb"] < 400
 
 
-def test_uncompressed_sizes_in_the_scan_are_checked_part_by_part(tmp_path: Path) -> None:
-    # A stored (not deflated) zip is fine: ratio 1.
+def test_a_zip_that_is_not_a_workbook_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "stock.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr("[Content_Types].xml", b"<Types/>")

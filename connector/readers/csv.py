@@ -77,18 +77,19 @@ def _drop_trailing_blank_lines(body: str) -> str:
 
 
 def decode(path: Path, data: bytes, encoding: str) -> tuple[str, str]:
-    """The text and the codec used; "auto" = BOM, else strict UTF-8, else cp1252."""
-    if encoding == "auto":
-        if data.startswith(codecs.BOM_UTF8):
-            return _decode(path, data, "utf-8-sig"), "utf-8-sig"
-        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return _decode(path, data, "utf-16"), "utf-16"
-        try:
-            return data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            return _decode(path, data, "cp1252"), "cp1252"
-    codec = "utf-8-sig" if encoding == "utf-8" and data.startswith(codecs.BOM_UTF8) else encoding
-    return _decode(path, data, codec).removeprefix("\ufeff"), codec
+    """The text and the codec used. A byte-order mark always decides (as in Excel: a file
+    saved as "CSV UTF-8" is UTF-8 whatever the mapping says); then "auto" tries strict
+    UTF-8 and falls back to cp1252; an explicit encoding is used as given."""
+    if data.startswith(codecs.BOM_UTF8):
+        return _decode(path, data, "utf-8-sig"), "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _decode(path, data, "utf-16"), "utf-16"
+    if encoding != "auto":
+        return _decode(path, data, encoding), encoding
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return _decode(path, data, "cp1252"), "cp1252"
 
 
 def _decode(path: Path, data: bytes, codec: str) -> str:
