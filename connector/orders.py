@@ -198,29 +198,33 @@ def _settle_mark(cycle: Cycle, order_id: int, result: Any) -> None:
 
 
 def late_cycle(cycle: Cycle) -> None:
+    """Cancelled orders (statusType 99) modified in the last X days, plus orders of ours with
+    items cancelled one by one (Alephee keeps such an order's status until every item is
+    cancelled, so the cancelled filter alone would never show them)."""
     days = cycle.config.schedule.cancellations_lookback_days
-    since = cycle.now - timedelta(days=days)
-    params = {
-        "statusType": "99",
-        "Integrated": "true",
-        "statusDateFrom": since.strftime("%Y-%m-%d %H:%M"),
-    }
-    fetched = list(cycle.client.iter_orders(params))
-    ids = [OrderHead.model_validate(raw).id for raw in fetched]
-    known = ledger.known(cycle.conn, ids)
-    ours = [
-        raw
-        for raw, oid in zip(fetched, ids, strict=True)
-        if known.get(oid) in ("written", "marked")
-    ]
+    since = (cycle.now - timedelta(days=days)).strftime("%Y-%m-%d %H:%M")
+    base = {"Integrated": "true", "statusDateFrom": since}
+    found: dict[int, dict[str, Any]] = {}
+    for raw in cycle.client.iter_orders({"statusType": "99", **base}):
+        found[OrderHead.model_validate(raw).id] = raw
+    for raw in cycle.client.iter_orders(base):
+        oid = OrderHead.model_validate(raw).id
+        if oid not in found and _cancelled_item_ids(raw):
+            found[oid] = raw
+    known = ledger.known(cycle.conn, list(found))
+    ours = [raw for oid, raw in sorted(found.items()) if known.get(oid) in ("written", "marked")]
     if cycle.dry_run:
-        cycle.cancellations += sum(
-            1
-            for raw in ours
-            if not ledger.cancelled_items(cycle.conn, OrderHead.model_validate(raw).id)
-        )
+        cycle.cancellations += sum(1 for raw in ours if _new_cancellation(cycle, raw))
         return
     write_cancellations(cycle, ours)
+
+
+def _new_cancellation(cycle: Cycle, raw: dict[str, Any]) -> bool:
+    head = OrderHead.model_validate(raw)
+    done = ledger.cancelled_items(cycle.conn, head.id)
+    if 0 in done:
+        return False
+    return head.cancelled or bool(_cancelled_item_ids(raw) - done)
 
 
 def write_cancellations(cycle: Cycle, orders: list[dict[str, Any]]) -> None:

@@ -82,20 +82,43 @@ def ingest(
 
 def _only_catalog(conn: sqlite3.Connection, export: Export, report: IngestReport) -> pd.DataFrame:
     table = export.table
-    known = catalog.in_catalog(table, catalog.known(conn))
-    for record in table[~known.to_numpy()][["sku", "line", "sheet"]].to_dict("records"):
-        line, sheet = int(record["line"]), str(record["sheet"] or "")
-        report.rejects.append(
-            Reject(
-                line=line,
-                sheet=sheet,
-                sku=str(record["sku"]),
-                reason=NOT_IN_CATALOG,
-                original=export.original(line, sheet),
+    known = catalog.in_catalog(table, catalog.known(conn)).to_numpy()
+    unknown = table[~known]
+    if len(export.sheets) > 1:  # summed sheets: report every source row of the product
+        for sku, brand, first, first_sheet in zip(
+            unknown["sku"],
+            unknown["brand"].fillna(""),
+            unknown["line"],
+            unknown["sheet"].fillna(""),
+            strict=True,
+        ):
+            rows_of = export.source_rows(str(sku), str(brand)) or [(int(first), str(first_sheet))]
+            for line, sheet in rows_of:
+                report.rejects.append(
+                    Reject(
+                        line=line,
+                        sheet=sheet,
+                        sku=str(sku),
+                        reason=NOT_IN_CATALOG,
+                        original=export.original(line, sheet),
+                    )
+                )
+        unknown = unknown[:0]
+    for sheet, rows in unknown.groupby(unknown["sheet"].fillna("").astype(str), sort=False):
+        lines = [int(x) for x in rows["line"]]
+        originals = export.originals(lines, str(sheet))
+        for sku, line, original in zip(rows["sku"], lines, originals, strict=True):
+            report.rejects.append(
+                Reject(
+                    line=line,
+                    sheet=str(sheet),
+                    sku=str(sku),
+                    reason=NOT_IN_CATALOG,
+                    original=original,
+                )
             )
-        )
     report.not_in_catalog = int((~known).sum())
-    kept: pd.DataFrame = table[known.to_numpy()]
+    kept: pd.DataFrame = table[known]
     return kept
 
 

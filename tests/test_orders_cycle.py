@@ -112,3 +112,54 @@ def test_sigkill_between_steps_never_duplicates(tmp_path: Path, point: str) -> N
         assert len(per_order) == 40
         assert all(count == len(sb.order(int(oid))["Items"]) for oid, count in per_order.items())
         assert all(sb.order(5001 + i)["Integrated"] for i in range(40))
+
+
+def test_cycles_run_no_more_often_than_configured(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    with fast_sandbox() as sb:
+        sb.add_orders(make_orders(3))
+        config = workspace(tmp_path, sb)
+        start = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+        def order_gets() -> int:
+            return len([r for r in sb.requests if r.endpoint == "GET /v2/orders"])
+
+        def once_at(minutes: float) -> None:
+            code, _ = once(
+                config, Options(progress=False, now=lambda: start + timedelta(minutes=minutes))
+            )
+            assert code == 0
+
+        once_at(0)
+        first = order_gets()
+        assert first >= 2  # the normal cycle and the late-cancellation cycle
+        for minute in (1, 5, 14):
+            once_at(minute)
+        assert order_gets() == first  # every 15 minutes at most, however often once runs
+        once_at(15)
+        normal_only = order_gets() - first
+        assert normal_only >= 1
+        once_at(6 * 60)
+        assert order_gets() > first + normal_only
+
+
+def test_items_cancelled_one_by_one_then_the_whole_order(tmp_path: Path) -> None:
+    with fast_sandbox() as sb:
+        sb.add_orders(make_orders(10))
+        config = workspace(tmp_path, sb)
+        assert run_cycles(config) == 0
+        order = next(o for o in (sb.order(5001 + i) for i in range(10)) if len(o["Items"]) >= 2)
+        first_item = order["Items"][0]["Id"]
+        sb.cancel_order(order["Id"], item_ids=[first_item])
+        assert run_cycles(config) == 0
+        rows = outbox_rows(config, "cancellations")
+        assert len(rows) == 1 and rows[0]["Pedido Alephee"] == str(order["Id"])
+        assert rows[0]["SKU"] == order["Items"][0]["Product"]["Sku"]
+        assert run_cycles(config) == 0
+        assert len(outbox_rows(config, "cancellations")) == 1  # written once
+        sb.cancel_order(order["Id"])
+        assert run_cycles(config) == 0
+        rows = outbox_rows(config, "cancellations")
+        assert len(rows) == 2
+        assert rows[1]["Pedido Alephee"] == str(order["Id"]) and rows[1]["SKU"] == ""

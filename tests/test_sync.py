@@ -220,3 +220,61 @@ def test_sigkill_during_sync_loses_nothing(tmp_path: Path, point: str) -> None:
             assert product["Price"][0]["PriceWithTaxes"] == pytest.approx(price)
         assert len(list(config.folders.archive.rglob("stock-1*.csv"))) == 1
         assert list(config.folders.inbox.glob("*.csv")) == []
+
+
+def test_catalog_is_cached_refreshed_on_schedule_and_on_demand(tmp_path: Path) -> None:
+    with fast_sandbox() as sb:
+        sb.load_catalog(make_catalog(10))
+        config = setup(tmp_path, sb)
+        start = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+        def catalog_calls() -> int:
+            return len([r for r in sb.requests if r.endpoint == "GET /v2/products"])
+
+        for n, hours in enumerate((0, 1, 2)):
+            drop(config, f"stock-{n}.csv", export([("0000001", n + 1, 10.0)]))
+            assert run(config, now=lambda h=hours: start + timedelta(hours=h)) == 0
+        assert catalog_calls() == 1  # one download, then the cache
+        drop(config, "stock-9.csv", export([("0000001", 50, 10.0)]))
+        assert run(config, now=lambda: start + timedelta(hours=25)) == 0
+        assert catalog_calls() == 2  # older than catalog_refresh_hours (24)
+        assert run(config, refresh_catalog=True, now=lambda: start + timedelta(hours=26)) == 0
+        assert catalog_calls() == 3  # on demand
+        bodies = [item for body in posts(sb) for item in body]
+        assert all(set(item["Stock"]) == {"Quantity"} for item in bodies if "Stock" in item)
+
+
+def test_two_warehouse_sheets_are_summed_and_unknown_products_reported_per_sheet(
+    tmp_path: Path,
+) -> None:
+    from openpyxl import load_workbook
+
+    from tests.reader_support import write_workbook
+
+    with fast_sandbox() as sb:
+        sb.load_catalog(make_catalog(5))
+        config = setup(tmp_path, sb)
+        (config.folders.mappings / "depositos.toml").write_text(
+            'kind = "products"\nname = "depositos"\nfiles = ["depositos*.xlsx"]\n'
+            'sheets = "*"\ncombine = "sum"\n[columns]\nsku = "Código"\nquantity = "Stock"\n',
+            encoding="utf-8",
+        )
+        write_workbook(
+            config.folders.inbox / "depositos-1.xlsx",
+            {
+                "Central": [["Código", "Stock"], ["0000001", 4], ["9990001", 1]],
+                "Norte": [["Código", "Stock"], ["0000001", 6], ["9990001", 2]],
+            },
+        )
+        assert run(config) == 1
+        assert sb.product("0000001")["Stock"]["Quantity"] == 10
+        report = next(config.folders.outbox.glob("rejects-depositos-1-*.xlsx"))
+        book = load_workbook(report, read_only=True)
+        found = []
+        for sheet in book.worksheets:
+            for row in sheet.iter_rows(values_only=True):
+                if row and row[0] == "9990001":
+                    found.append((sheet.title, row[-1]))
+        book.close()
+        assert [title for title, _ in found] == ["Central", "Norte"]
+        assert all("catalog" in str(reason) for _, reason in found)
