@@ -96,12 +96,14 @@ def normal_cycle(cycle: Cycle) -> None:
     if not cycle.dry_run:
         mark_written(cycle)
     for _ in range(MAX_PASSES):
-        fetched = list(cycle.client.iter_orders({"Integrated": "false"}))
-        known = ledger.known(cycle.conn, [int(o.get("Id") or o.get("id") or 0) for o in fetched])
+        heads = [
+            (OrderHead.model_validate(raw), raw)
+            for raw in cycle.client.iter_orders({"Integrated": "false"})
+        ]
+        known = ledger.known(cycle.conn, [head.id for head, _ in heads])
         fresh: list[dict[str, Any]] = []
         again = 0
-        for raw in fetched:
-            head = OrderHead.model_validate(raw)
+        for head, raw in heads:
             state = known.get(head.id)
             if state in ("written", "marked"):
                 again += _remark(cycle, head, raw, state)
@@ -112,12 +114,11 @@ def normal_cycle(cycle: Cycle) -> None:
         if cycle.dry_run:
             cycle.written += len(fresh)
             return
-        if fresh:
-            write_orders(cycle, fresh)
-        if fresh or again:
+        written = write_orders(cycle, fresh) if fresh else 0
+        if written or again:
             mark_written(cycle)
-        if not fresh:
-            return
+        if not written:
+            return  # nothing new (what is left waits, or cannot be written: see the log)
 
 
 def _remark(cycle: Cycle, head: OrderHead, raw: dict[str, Any], state: str) -> int:
@@ -134,7 +135,8 @@ def _remark(cycle: Cycle, head: OrderHead, raw: dict[str, Any], state: str) -> i
     return 1
 
 
-def write_orders(cycle: Cycle, orders: list[dict[str, Any]]) -> None:
+def write_orders(cycle: Cycle, orders: list[dict[str, Any]]) -> int:
+    """Write new orders to the outbox; returns how many orders (and cancellations) it wrote."""
     batch = OrderBatch(cycle.mapping, cycle.config)
     for raw in orders:
         head = OrderHead.model_validate(raw)
@@ -146,10 +148,11 @@ def write_orders(cycle: Cycle, orders: list[dict[str, Any]]) -> None:
             continue
         batch.add_order(raw, head, own)
     if batch.empty:
-        return
+        return 0
     publish_batch(cycle.conn, cycle.config, batch, cycle.now)
     cycle.written += batch.order_count
     cycle.cancellations += batch.cancelled_count
+    return len(batch.order_entries)
 
 
 def mark_written(cycle: Cycle) -> None:

@@ -239,3 +239,22 @@ def test_order_status_update_matched_by_order_id(sandbox: Sandbox, fake: FakeTim
     assert results[5001].status == "200"
     assert results[5002].status != "200" and results[5002].message
     assert sandbox.order(5001)["Status"]["Key"] == 20
+
+
+def test_the_vendor_samples_parse_through_the_models() -> None:
+    import json
+    from pathlib import Path
+
+    from connector.alephee.models import CatalogProduct, OrderHead, Page
+
+    samples = Path(__file__).parent / "data" / "samples"
+    products = Page.model_validate(
+        json.loads((samples / "swagger-products-response.json").read_text())
+    )
+    catalog = [CatalogProduct.model_validate(row) for row in products.results]
+    assert catalog and catalog[0].identification.sku == "string"
+    orders = Page.model_validate(json.loads((samples / "swagger-orders-response.json").read_text()))
+    heads = [OrderHead.model_validate(row) for row in orders.results]
+    assert heads[0].id == 0 and heads[0].is_complete_pack_order is True
+    lowered = {k.lower(): v for k, v in orders.results[0].items()}  # keys in any casing
+    assert OrderHead.model_validate(lowered).id == 0

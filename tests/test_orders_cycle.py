@@ -163,3 +163,27 @@ def test_items_cancelled_one_by_one_then_the_whole_order(tmp_path: Path) -> None
         rows = outbox_rows(config, "cancellations")
         assert len(rows) == 2
         assert rows[1]["Pedido Alephee"] == str(order["Id"]) and rows[1]["SKU"] == ""
+
+
+def test_an_order_whose_own_id_cannot_be_built_is_reported_not_looped(tmp_path: Path) -> None:
+    with fast_sandbox() as sb:
+        orders = make_orders(4)
+        del orders[1]["ExternalOrderId"]
+        sb.add_orders(orders)
+        config = workspace(tmp_path, sb)
+        mapping = config.folders.mappings / "orders.toml"
+        text = mapping.read_text(encoding="utf-8")
+        mapping.write_text(
+            text.replace('own_order_id = "ALE-{Id}"', 'own_order_id = "ML-{ExternalOrderId}"'),
+            encoding="utf-8",
+        )
+        code, summary = once(config, Options(force_cycles=True, progress=False))
+        assert code == 0
+        assert summary.orders_written == 3
+        assert any("own_order_id" in note for note in summary.notes)
+        gets = [r for r in sb.requests if r.endpoint == "GET /v2/orders"]
+        assert len(gets) <= 4  # two passes of the normal cycle and the late cycle's two queries
+        assert sb.order(orders[1]["Id"])["Integrated"] is False
+        assert (
+            sb.order(orders[0]["Id"])["IntegratedOrderId"] == f"ML-{orders[0]['ExternalOrderId']}"
+        )

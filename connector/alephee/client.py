@@ -180,24 +180,21 @@ class AlephClient:
 
     def integrate(self, marks: list[IntegrateMark]) -> dict[int, IntegrateResult]:
         """PUT /v2/orders/integrate; results matched by OrderId (never by position)."""
-        try:
-            body = self._call("PUT", "/v2/orders/integrate", json=[m.body() for m in marks])
-        except PayloadTooLarge:
-            if len(marks) == 1:
-                raise
-            half = len(marks) // 2
-            return {**self.integrate(marks[:half]), **self.integrate(marks[half:])}
-        return _by_order_id(IntegrateResponse.model_validate(body or {}))
+        return self._put_orders("/v2/orders/integrate", [m.body() for m in marks])
 
     def update_status(self, updates: list[StatusUpdate]) -> dict[int, IntegrateResult]:
         """PUT /v2/orders (status and tracking); per-item results matched by OrderId."""
+        return self._put_orders("/v2/orders", [u.body() for u in updates])
+
+    def _put_orders(self, path: str, items: list[dict[str, Any]]) -> dict[int, IntegrateResult]:
+        """A PUT of order items; a 413 halves the list until Alephee takes it."""
         try:
-            body = self._call("PUT", "/v2/orders", json=[u.body() for u in updates])
+            body = self._call("PUT", path, json=items)
         except PayloadTooLarge:
-            if len(updates) == 1:
+            if len(items) == 1:
                 raise
-            half = len(updates) // 2
-            return {**self.update_status(updates[:half]), **self.update_status(updates[half:])}
+            half = len(items) // 2
+            return {**self._put_orders(path, items[:half]), **self._put_orders(path, items[half:])}
         return _by_order_id(IntegrateResponse.model_validate(body or {}))
 
     # -- transport -------------------------------------------------------------------------
