@@ -229,7 +229,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from connector.demo import serve_sandbox
 
-    setup_logging(None, verbose=args.verbose)
+    setup_logging(None, verbose=args.verbose, console_level=logging.INFO)
     return serve_sandbox(args.port, args.products, args.orders, say)
 
 

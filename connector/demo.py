@@ -24,6 +24,7 @@ from connector.sandbox.fixtures import (
     make_orders,
 )
 from connector.scaffold import init_workspace, template_text
+from connector.status import collect, render
 
 Say = Callable[[str], None]
 DEMO_KEY = "sandbox-demo-key"
@@ -47,8 +48,8 @@ def demo_orders() -> list[dict[str, object]]:
 def serve_sandbox(port: int, products: int, orders: int, say: Say) -> int:
     opts = SandboxOptions(api_key=DEMO_KEY, account_id=DEMO_ACCOUNT, port=port)
     say(
-        f"Alephee sandbox on http://127.0.0.1:{port or '<free port>'}  "
-        f"API key {DEMO_KEY!r}, account {DEMO_ACCOUNT}. Ctrl+C to stop."
+        f"Alephee sandbox: API key {DEMO_KEY!r}, account {DEMO_ACCOUNT}, {products} catalog "
+        f"products, {orders} orders. Ctrl+C to stop."
     )
     serve(opts, catalog=make_catalog(products), orders=make_orders(orders, hostile=True))
     return 0
@@ -106,7 +107,9 @@ def run_demo(workdir: Path | None, say: Say) -> int:
         workdir.mkdir(parents=True, exist_ok=True)
         return _demo(workdir, say)
     with tempfile.TemporaryDirectory(prefix="alephee-demo-") as tmp:
-        return _demo(Path(tmp), say)
+        code = _demo(Path(tmp), say)
+        say("(The demo workspace is removed now; 'connector demo --workdir DIR' keeps it.)")
+        return code
 
 
 def _demo(root: Path, say: Say) -> int:
@@ -144,10 +147,12 @@ def _demo(root: Path, say: Say) -> int:
         code3, summary3 = once(config, Options(progress=False, force_cycles=True))
         say(f"   exit {code3}: {summary3.line()}")
         _show_outbox(config.folders.outbox, say)
-        say("")
+        _show_orders(config.folders.outbox, say)
+        say("4) connector status:")
+        render(collect(config), config)
         say(
             f"Done. Price changes wait for the night slot ({config.schedule.night_start:%H:%M} "
-            f"{config.schedule.timezone}); see 'connector status' in {root}."
+            f"{config.schedule.timezone})."
         )
         failed = [c for c in (code, code2, code3) if c not in (0, 1)]
         return failed[0] if failed else 0
@@ -161,6 +166,17 @@ def _demo_config(url: str) -> str:
     text = text.replace("# min_age_seconds = 5", "min_age_seconds = 0")
     text = text.replace("# stable_checks = 2", "stable_checks = 1")
     return text
+
+
+def _show_orders(outbox: Path, say: Say) -> None:
+    """The first lines of the orders file, as an accountant's Excel would get them."""
+    path = next(iter(sorted(outbox.glob("orders-*.csv"))), None)
+    if path is None:
+        return
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    say(f"   first lines of {path.name} (';', decimal comma, hostile buyer text neutralised):")
+    for line in lines[:4]:
+        say(f"     {line[:110]}")
 
 
 def _show_outbox(outbox: Path, say: Say) -> None:

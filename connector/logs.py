@@ -18,7 +18,13 @@ NOISY = ("httpx", "httpcore", "urllib3", "watchdog", "asyncio")
 _installed: list[logging.Handler] = []
 
 
-def setup_logging(log_dir: Path | None, *, verbose: bool = False, console: bool = True) -> None:
+def setup_logging(
+    log_dir: Path | None,
+    *,
+    verbose: bool = False,
+    console: bool = True,
+    console_level: int = logging.WARNING,
+) -> None:
     """Install the handlers once per process (calling again replaces them)."""
     root = logging.getLogger()
     for handler in _installed:
@@ -41,7 +47,7 @@ def setup_logging(log_dir: Path | None, *, verbose: bool = False, console: bool 
     if console and stream is not None and not getattr(stream, "closed", False):
         console_handler = logging.StreamHandler(stream)
         console_handler.setFormatter(RedactingFormatter("%(levelname)s: %(message)s"))
-        console_handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
+        console_handler.setLevel(logging.DEBUG if verbose else console_level)
         _install(root, console_handler)
 
 

@@ -55,7 +55,7 @@ class Validated:
 def validate(frames: list[SheetFrame], mapping: ProductMapping, *, unit: str = "line") -> Validated:
     fields = [name for name in VALUE_FIELDS if getattr(mapping.columns, name) is not None]
     prepared = [_prepare(frame, fields) for frame in frames]
-    rows = pd.concat(prepared, ignore_index=True) if prepared else pd.DataFrame()
+    rows = _concat(prepared)
     if rows.empty:
         empty = pd.DataFrame({"line": [], "sheet": [], "sku": [], "reason": []})
         return Validated(empty_table(), empty, 0, empty_table()[["sku", "brand", "line", "sheet"]])
@@ -68,34 +68,59 @@ def validate(frames: list[SheetFrame], mapping: ProductMapping, *, unit: str = "
     for name in fields:
         rows[table_column(name)] = _value(name, parsed[name])
     rows = find_duplicates(rows, fields, unit)
-    members = rows[rows["reason"] == ""]
+    members = _accepted(rows)
     if len(frames) > 1:
         rows, members = combine_sheets(rows, fields, mapping.combine, unit)
     return Validated(
-        table=_table(rows[rows["reason"] == ""]),
+        table=_table(_accepted(rows)),
         rejects=rows.loc[rows["reason"] != "", ["line", "sheet", "sku", "reason"]],
         rows_read=rows_read,
         members=members[["sku", "brand", "line", "sheet"]].reset_index(drop=True),
     )
 
 
+def _concat(prepared: list[pd.DataFrame]) -> pd.DataFrame:
+    if len(prepared) == 1:  # one sheet (every CSV): no copy of a million rows
+        return prepared[0].reset_index(drop=True)
+    return pd.concat(prepared, ignore_index=True) if prepared else pd.DataFrame()
+
+
+def _accepted(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows without a reason; the frame itself when nothing was rejected (no copy)."""
+    fine = (rows["reason"] == "").to_numpy(dtype=bool)
+    return rows if fine.all() else rows[fine]
+
+
 def _prepare(frame: SheetFrame, fields: list[str]) -> pd.DataFrame:
     """Clean the text, attach sheet and notes, and drop rows with nothing mapped in them."""
     values = frame.values
-    rows = pd.DataFrame({"sku": clean(values["sku"])})
-    rows["brand"] = clean(values["brand"]) if "brand" in values else ""
+    index = values.index
+    texts = {"sku": clean(values["sku"])}
+    texts["brand"] = clean(values["brand"]) if "brand" in values else _same("", index)
     for name in fields:
-        rows[text_column(name)] = clean(values[name])
-    rows["line"] = values["line"].to_numpy(dtype=np.int64)
-    rows["sheet"] = frame.sheet
-    rows["order"] = frame.order
-    note = np.full(len(rows), "", dtype=object)
-    for position, messages in frame.notes.items():
-        note[position] = "; ".join(messages)
-    rows["note"] = pd.Series(note, index=rows.index, dtype="str")
-    mapped = rows[["sku", "brand", *(text_column(name) for name in fields)]]
-    blank = (mapped == "").all(axis=1).to_numpy(dtype=bool) & (rows["note"] == "").to_numpy()
+        texts[text_column(name)] = clean(values[name])
+    note = _same("", index)
+    if frame.notes:
+        written = np.full(len(index), "", dtype=object)
+        for position, messages in frame.notes.items():
+            written[position] = "; ".join(messages)
+        note = pd.Series(written, index=index, dtype="str")
+    columns: dict[str, object] = {
+        **texts,
+        "line": values["line"].to_numpy(dtype=np.int64),
+        "sheet": _same(frame.sheet, index),
+        "order": np.full(len(index), frame.order, dtype=np.int64),
+        "note": note,
+    }
+    rows = pd.DataFrame(columns, index=index)
+    blank = (note == "").to_numpy(dtype=bool).copy()
+    for text in texts.values():
+        blank &= (text == "").to_numpy(dtype=bool)
     return rows[~blank] if blank.any() else rows
+
+
+def _same(text: str, index: pd.Index) -> pd.Series[str]:
+    return pd.Series(text, index=index, dtype="str")
 
 
 def _value(name: str, numbers: Numbers) -> pd.Series[int]:

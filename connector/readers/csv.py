@@ -1,33 +1,46 @@
-"""CSV exports: decode, find the header, parse every column as text, keep the line numbers.
+"""CSV exports: decode the head, find the header, parse every column as text, keep the lines.
 
-The file is decoded here (BOM, strict UTF-8, cp1252 fallback) because the encoding decision
-and the title rows above the header need the text anyway; the body then goes to pandas'
-pyarrow engine as UTF-8 with ``dtype=str``, so SKUs keep their leading zeros and long digits.
+Only the head of the file (title rows, header, the sample the delimiter is sniffed from) is
+decoded in Python (see ``connector.readers.text``). The body goes to Arrow's CSV reader as the
+file's own bytes, every column as text (``default_column_type=string``), so SKUs keep their
+leading zeros and long digits; this is what ``pandas.read_csv(engine="pyarrow", dtype=str)``
+does, without pandas' copy of the body and its decode-then-encode round trip.
 
-The pyarrow engine skips empty lines and reports no line numbers, so line numbers come from
-the body's own line breaks: valid while each record is one physical line. When a quoted value
-spans lines, or rows have different numbers of fields (pyarrow refuses those), the file is
-read again with the standard library's csv reader, which reports ``line_num`` exactly. The C
-engine is not the fallback: it parses those files but cannot say which line a row came from.
+Arrow skips empty lines and reports no line numbers, so line numbers come from the body's own
+line breaks: valid while each record is one physical line. When a quoted value spans lines,
+or rows have different numbers of fields (Arrow refuses those), the body is read again with
+the standard library's csv reader, which reports ``line_num`` exactly. pandas' C engine is not
+the fallback: it parses those files but cannot say which line a row came from.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 
 from connector.errors import BadInputFile
 from connector.mapping import ProductMapping
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import check_text, check_text_bytes
+from connector.readers.text import (
+    HEAD_BYTES,
+    SAMPLE_CHARS,
+    SourceText,
+    body_end,
+    decoded_head,
+    open_text,
+)
 
 SNIFF_LINES = 20
 CANDIDATES = (";", ",", "\t", "|")
@@ -38,19 +51,12 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 def read_csv(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[RawSheet]]:
     data = path.read_bytes()
     check_text_bytes(path, data, mapping.encoding)
-    text, encoding = decode(path, data, mapping.encoding)
+    source = open_text(path, data, mapping.encoding)
     del data
-    check_text(path, text)
-    sep = _SEP_LINE.match(text)
-    first_line = 1
-    if sep:
-        text, first_line = text[sep.end() :], 2
-    skip = mapping.header_row - 1 if mapping.header else mapping.skip_rows
-    title, body, body_line = _split_lines(text, skip, first_line)
-    del text
-    delimiter = _delimiter(mapping, sep, body)
-    preamble = list(csv.reader(title, delimiter=delimiter))
-    parsed = parse_body(_drop_trailing_blank_lines(body), delimiter, body_line)
+    head = _head(path, source, mapping)
+    delimiter = _delimiter(mapping, head.sep, head.body)
+    preamble = list(csv.reader(head.title, delimiter=delimiter))
+    parsed = parse_body(source, head.begin, delimiter, head.body_line)
     cells, lines, header = parsed.cells, parsed.lines, []
     notes: dict[int, str] = {}
     if mapping.header and len(cells):
@@ -58,49 +64,41 @@ def read_csv(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[Ra
         header = [str(value) for value in cells.iloc[0].tolist()[:width]]
         cells, lines = cells.iloc[1:].reset_index(drop=True), lines[1:]
         notes = _wide_rows(cells, parsed.widths[1:], width)
-    source = SourceFormat(
-        kind="csv", encoding=encoding, delimiter=delimiter, sep_line=sep is not None
+    fmt = SourceFormat(
+        kind="csv", encoding=source.encoding, delimiter=delimiter, sep_line=head.sep is not None
     )
     sheet = RawSheet(
         name="", preamble=preamble, header=header, cells=cells, lines=lines, row_notes=notes
     )
-    return source, [sheet]
+    return fmt, [sheet]
 
 
-def _drop_trailing_blank_lines(body: str) -> str:
-    """Remove empty or whitespace-only lines at the end (a regex here would scan the whole
-    body); trailing spaces or tabs of the last real line are kept, they may be empty fields."""
-    end = len(body.rstrip())
-    tail = body[end:]
-    breaks = [found for found in (tail.find("\n"), tail.find("\r")) if found >= 0]
-    return body[: end + min(breaks)] if breaks else body
+@dataclass(frozen=True)
+class Head:
+    """The decoded start of a file: the ``sep=`` line, the title lines, and the start of the
+    body (where the header or the data begins) as text and as a byte offset."""
+
+    sep: re.Match[str] | None
+    title: list[str]
+    body: str  # at least SAMPLE_CHARS of it, or all of it
+    body_line: int
+    begin: int
 
 
-def decode(path: Path, data: bytes, encoding: str) -> tuple[str, str]:
-    """The text and the codec used. A byte-order mark always decides (as in Excel: a file
-    saved as "CSV UTF-8" is UTF-8 whatever the mapping says); then "auto" tries strict
-    UTF-8 and falls back to cp1252; an explicit encoding is used as given."""
-    if data.startswith(codecs.BOM_UTF8):
-        return _decode(path, data, "utf-8-sig"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _decode(path, data, "utf-16"), "utf-16"
-    if encoding != "auto":
-        return _decode(path, data, encoding), encoding
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return _decode(path, data, "cp1252"), "cp1252"
-
-
-def _decode(path: Path, data: bytes, codec: str) -> str:
-    try:
-        return data.decode(codec)
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise BadInputFile(
-            f"{path.name} is not a text file in {codec} (bad byte at line {line})",
-            hint="check the mapping's 'encoding' (auto, cp1252, utf-8) or export the file again",
-        ) from None
+def _head(path: Path, source: SourceText, mapping: ProductMapping) -> Head:
+    """Decode just enough of the file: the checks and the sniffing look at 64 K characters."""
+    size = HEAD_BYTES
+    while True:
+        text, whole = decoded_head(source, size)
+        sep = _SEP_LINE.match(text)
+        cut, first_line = (sep.end(), 2) if sep else (0, 1)
+        skip = mapping.header_row - 1 if mapping.header else mapping.skip_rows
+        title, body, body_line = _split_lines(text[cut:], skip, first_line)
+        if whole or len(body) > SAMPLE_CHARS:
+            check_text(path, text)
+            begin = source.start + source.text_bytes(text[: len(text) - len(body)])
+            return Head(sep, title, body, body_line, begin)
+        size *= 4
 
 
 def _split_lines(text: str, count: int, first_line: int) -> tuple[list[str], str, int]:
@@ -150,39 +148,54 @@ class Parsed:
     widths: npt.NDArray[np.int64]  # fields per record as written (before padding)
 
 
-def parse_body(body: str, delimiter: str, first_line: int) -> Parsed:
-    """Every record as text columns 0..n-1, and the line each record starts on."""
-    if not body.strip():
+def parse_body(source: SourceText, begin: int, delimiter: str, first_line: int) -> Parsed:
+    """Every record from byte ``begin`` on as text columns 0..n-1, and the line each record
+    starts on."""
+    end, blank = body_end(source, begin)
+    if blank:
         empty = np.empty(0, dtype=np.int64)
         return Parsed(pd.DataFrame(), empty, empty)
-    encoded = body.encode("utf-8")
+    table = _parse_with_arrow(source, begin, end, delimiter)
+    if table is None:
+        return _parse_with_stdlib(source.decode(begin, end), delimiter, first_line)
+    lines = _record_lines(source.data, begin, end, first_line, table.num_rows)
+    quoted = source.data.find(b'"', begin, end) >= 0
+    if len(lines) != table.num_rows or (quoted and _has_line_breaks(table)):
+        return _parse_with_stdlib(source.decode(begin, end), delimiter, first_line)
+    cells = pd.DataFrame(
+        {index: pd.array(column, dtype="str") for index, column in enumerate(table.columns)}
+    )
+    cells.columns = pd.RangeIndex(table.num_columns)
+    return Parsed(cells, lines, np.full(len(cells), table.num_columns, dtype=np.int64))
+
+
+def _parse_with_arrow(source: SourceText, begin: int, end: int, delimiter: str) -> Any:
+    """Arrow's multi-threaded CSV reader on the bytes in place (transcoded to UTF-8 in streamed
+    blocks when the file is not UTF-8); None when it refuses the file (uneven rows)."""
+    encoding = {} if source.codec == "utf-8" else {"encoding": source.codec}
     try:
-        cells = pd.read_csv(
-            io.BytesIO(encoded),
-            engine="pyarrow",
-            sep=delimiter,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[],
+        return pa_csv.read_csv(
+            pa.BufferReader(pa.py_buffer(source.data).slice(begin, end - begin)),
+            read_options=pa_csv.ReadOptions(autogenerate_column_names=True, **encoding),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter),
+            convert_options=pa_csv.ConvertOptions(
+                default_column_type=pa.string(), strings_can_be_null=False, null_values=[]
+            ),
         )
-    except (ValueError, pd.errors.ParserError):
-        return _parse_with_stdlib(body, delimiter, first_line)
-    cells.columns = pd.RangeIndex(cells.shape[1])
-    lines = _record_lines(encoded, first_line, len(cells))
-    if len(lines) != len(cells) or ('"' in body and _has_line_breaks(cells)):
-        return _parse_with_stdlib(body, delimiter, first_line)
-    return Parsed(cells, lines, np.full(len(cells), cells.shape[1], dtype=np.int64))
+    except pa.ArrowInvalid:
+        return None
 
 
-def _record_lines(encoded: bytes, first_line: int, records: int) -> npt.NDArray[np.int64]:
-    """Line numbers of the non-empty physical lines (what pyarrow turns into records)."""
-    line_feeds = encoded.count(b"\n")
-    if encoded.count(b"\r") in (0, encoded.count(b"\r\n")):
-        physical = line_feeds + (0 if encoded.endswith(b"\n") else 1)
+def _record_lines(
+    data: bytes, begin: int, end: int, first_line: int, records: int
+) -> npt.NDArray[np.int64]:
+    """Line numbers of the non-empty physical lines (what Arrow turns into records)."""
+    line_feeds = data.count(b"\n", begin, end)
+    if data.count(b"\r", begin, end) in (0, data.count(b"\r\n", begin, end)):
+        physical = line_feeds + (0 if data.endswith(b"\n", begin, end) else 1)
         if physical == records:  # no empty line anywhere: the common case, no scan needed
             return np.arange(first_line, first_line + records, dtype=np.int64)
-    buffer = np.frombuffer(encoded, dtype=np.uint8)
+    buffer = np.frombuffer(data, dtype=np.uint8, count=end - begin, offset=begin)
     is_lf = np.append(buffer == 10, False)
     carriage = np.flatnonzero(buffer == 13)
     lone_cr = carriage[~is_lf[carriage + 1]]
@@ -196,8 +209,10 @@ def _record_lines(encoded: bytes, first_line: int, records: int) -> npt.NDArray[
     return (np.flatnonzero(keep) + first_line).astype(np.int64)
 
 
-def _has_line_breaks(cells: pd.DataFrame) -> bool:
-    return any(bool(cells[column].str.contains("[\r\n]", regex=True).any()) for column in cells)
+def _has_line_breaks(table: Any) -> bool:
+    return any(
+        pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py() for column in table.columns
+    )
 
 
 def _parse_with_stdlib(body: str, delimiter: str, first_line: int) -> Parsed:

@@ -7,10 +7,18 @@ write their messages.
 
 from __future__ import annotations
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from connector.mapping import PRICE_FIELDS
 from connector.readers.export import table_column, text_column
+from connector.readers.numbers import arrow_text, numpy_of
+
+MAX_CODE_DIGITS = 18
+_POWERS = 10 ** np.arange(MAX_CODE_DIGITS + 1, dtype=np.int64)
 
 KEY = ["sku", "brand"]
 SHEET_KEY = ["order", "sku", "brand"]
@@ -20,7 +28,7 @@ def find_duplicates(rows: pd.DataFrame, fields: list[str], unit: str) -> pd.Data
     """Collapse identical duplicates; reject every row of a SKU with conflicting values."""
     # The SKU column alone finds candidates fast; the full key is checked on those only.
     named = (rows["sku"] != "").to_numpy(dtype=bool)
-    repeated = named & rows["sku"].duplicated(keep=False).to_numpy(dtype=bool)
+    repeated = named & _repeated(rows["sku"], named)
     if not repeated.any():
         return rows
     candidates = rows[repeated]
@@ -43,6 +51,22 @@ def find_duplicates(rows: pd.DataFrame, fields: list[str], unit: str) -> pd.Data
     kept = candidates[~in_conflict & (candidates["reason"] == "").to_numpy(dtype=bool)]
     result: pd.DataFrame = rows.drop(kept.index[kept.duplicated(SHEET_KEY, keep="first")])
     return result
+
+
+def _repeated(skus: pd.Series[str], named: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Which SKUs occur more than once. Hashing a million strings takes 0.3 s; ERP codes are
+    usually digits, and a code of up to 18 digits is one integer when a 1 is put in front
+    ("007" -> 1007, "7" -> 17: leading zeros still tell codes apart), which hashes ten times
+    faster."""
+    values = arrow_text(skus)
+    digits = numpy_of(pc.ascii_is_decimal(values))
+    length = numpy_of(pc.binary_length(values))
+    if (digits | ~named).all() and length.max(initial=0) <= MAX_CODE_DIGITS:
+        if not named.all():
+            values = pc.if_else(pa.array(named), values, "0")
+        keys = pd.Series(numpy_of(pc.cast(values, pa.int64())) + _POWERS[length])
+        return keys.duplicated(keep=False).to_numpy(dtype=bool)
+    return skus.duplicated(keep=False).to_numpy(dtype=bool)
 
 
 def _signature(rows: pd.DataFrame, fields: list[str]) -> pd.DataFrame:

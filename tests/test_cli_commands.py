@@ -1,0 +1,95 @@
+"""The contract's commands as an operator runs them: demo, init, sandbox."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from connector.cli import main
+from connector.config import load_config
+from tests.workspace_support import ROOT
+
+
+def cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALEPHEE_")}
+    env["PYTHONPATH"] = str(ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "connector", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+def test_demo_runs_the_whole_loop_and_exits_0(tmp_path: Path) -> None:
+    proc = cli("demo", "--workdir", str(tmp_path / "demo"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    out = proc.stdout
+    assert "sent 198 (accepted 198" in out
+    assert "orders written 26" in out and "cancellations 2" in out
+    outbox = tmp_path / "demo" / "outbox"
+    assert len(list(outbox.glob("orders-*.csv"))) == 1
+    assert len(list(outbox.glob("cancellations-*.csv"))) == 2
+    assert list((tmp_path / "demo" / "inbox").iterdir()) == []
+
+
+def test_init_writes_a_config_that_only_needs_the_account(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / "Conector Depósito"
+    assert main(["init", str(target)]) == 0
+    for name in ("inbox", "outbox", "archive", "failed", "state", "mappings"):
+        assert (target / name).is_dir()
+    assert (target / "mappings" / "stock-prices.toml").is_file()
+    assert (target / "mappings" / "orders.toml").is_file()
+    assert main(["init", str(target)]) == 2  # never overwrites without --force
+    assert "exists already" in capsys.readouterr().err
+    text = (target / "connector.toml").read_text(encoding="utf-8")
+    (target / "connector.toml").write_text(
+        text.replace("account_id = 0", "account_id = 77").replace(
+            '# api_key = ""', 'api_key = "k-1234"'
+        ),
+        encoding="utf-8",
+    )
+    config = load_config(target / "connector.toml")
+    assert config.alephee.account_id == 77 and config.folders.inbox == target / "inbox"
+
+
+def test_sandbox_command_serves_on_loopback() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALEPHEE_")}
+    env["PYTHONPATH"] = str(ROOT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connector", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 60
+        url = ""
+        while not url and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            if "listening on" in line:
+                url = line.strip().split("listening on ")[-1]
+        assert url.startswith("http://127.0.0.1:")
+        reply = httpx.get(
+            f"{url}/v2/accounts", params={"api_key": "sandbox-demo-key", "accountId": "1001"}
+        )
+        assert reply.status_code == 200 and reply.headers["x-ratelimit-limit"]
+        assert (
+            httpx.get(
+                f"{url}/v2/accounts", params={"api_key": "nope", "accountId": "1001"}
+            ).status_code
+            == 401
+        )
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    assert proc.returncode in (0, -15)
