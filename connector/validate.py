@@ -21,16 +21,25 @@ is rejected, the SKU is not sent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from connector.mapping import VALUE_FIELDS, ProductMapping
 from connector.readers.columns import SheetFrame
 from connector.readers.duplicates import combine_sheets, find_duplicates
 from connector.readers.export import empty_table, table_column, text_column
-from connector.readers.numbers import Mask, Numbers, clean, parse_e4
+from connector.readers.numbers import (
+    Mask,
+    Numbers,
+    arrow_text,
+    clean,
+    parse_e4,
+    side_by_side,
+)
 
 MAX_STOCK = 2**31 - 1
 REQUIRED = ("quantity", "price", "price_with_taxes")
@@ -60,10 +69,9 @@ def validate(frames: list[SheetFrame], mapping: ProductMapping, *, unit: str = "
         empty = pd.DataFrame({"line": [], "sheet": [], "sku": [], "reason": []})
         return Validated(empty_table(), empty, 0, empty_table()[["sku", "brand", "line", "sheet"]])
     rows_read = len(rows)
-    parsed = {
-        name: parse_e4(rows[text_column(name)], mapping.decimal, mapping.thousands)
-        for name in fields
-    }
+    texts = [rows[text_column(name)] for name in fields]
+    numbers = side_by_side(lambda text: parse_e4(text, mapping.decimal, mapping.thousands), texts)
+    parsed = dict(zip(fields, numbers, strict=True))
     rows["reason"] = row_reasons(rows, parsed, mapping)
     for name in fields:
         rows[table_column(name)] = _value(name, parsed[name])
@@ -95,10 +103,11 @@ def _prepare(frame: SheetFrame, fields: list[str]) -> pd.DataFrame:
     """Clean the text, attach sheet and notes, and drop rows with nothing mapped in them."""
     values = frame.values
     index = values.index
-    texts = {"sku": clean(values["sku"])}
-    texts["brand"] = clean(values["brand"]) if "brand" in values else _same("", index)
-    for name in fields:
-        texts[text_column(name)] = clean(values[name])
+    names = ["sku", *(["brand"] if "brand" in values else []), *fields]
+    cleaned = dict(zip(names, side_by_side(clean, [values[name] for name in names]), strict=True))
+    brand = cleaned["brand"] if "brand" in cleaned else _same("", index)
+    texts = {"sku": cleaned["sku"], "brand": brand}
+    texts.update({text_column(name): cleaned[name] for name in fields})
     note = _same("", index)
     if frame.notes:
         written = np.full(len(index), "", dtype=object)
@@ -112,7 +121,7 @@ def _prepare(frame: SheetFrame, fields: list[str]) -> pd.DataFrame:
         "order": np.full(len(index), frame.order, dtype=np.int64),
         "note": note,
     }
-    rows = pd.DataFrame(columns, index=index)
+    rows = pd.DataFrame(columns, index=index, copy=False)  # a dict is copied by default
     blank = (note == "").to_numpy(dtype=bool).copy()
     for text in texts.values():
         blank &= (text == "").to_numpy(dtype=bool)
@@ -144,7 +153,7 @@ def _table(accepted: pd.DataFrame) -> pd.DataFrame:
             size = len(accepted)
             missing = np.ones(size, dtype=bool)
             columns[str(column)] = pd.arrays.IntegerArray(np.zeros(size, dtype=np.int64), missing)
-    return pd.DataFrame(columns)
+    return pd.DataFrame(columns, copy=False)
 
 
 class Check(NamedTuple):
@@ -156,11 +165,23 @@ class Check(NamedTuple):
     after: str = ""
     shown_chars: int | None = SHOWN_CHARS  # a hostile cell must not make a huge message
 
-    def message(self, bad: Mask) -> str | pd.Series:
+    def message(self, bad: Mask) -> Any:
+        """The message of each of the ``bad`` rows this rule hits; null for the others."""
+        hit = pa.array(self.mask[bad])
         if self.values is None:
-            return self.before
-        shown = self.values[bad].str.slice(0, self.shown_chars)
-        return self.before + shown + self.after
+            return pc.if_else(hit, _text(self.before), _NO_TEXT)
+        shown = arrow_text(self.values).filter(pa.array(bad))
+        if self.shown_chars is not None:
+            shown = pc.utf8_slice_codeunits(shown, 0, self.shown_chars)
+        text = pc.binary_join_element_wise(_text(self.before), shown, _text(self.after), _text(""))
+        return pc.if_else(hit, text, _NO_TEXT)
+
+
+def _text(value: str) -> Any:
+    return pa.scalar(value, pa.large_string())  # the type pandas keeps its strings in
+
+
+_NO_TEXT = pa.scalar(None, pa.large_string())
 
 
 def row_reasons(
@@ -174,20 +195,20 @@ def row_reasons(
     example = _example(mapping.decimal, mapping.thousands)
     for name, numbers in parsed.items():
         checks.extend(_value_checks(name, numbers, example))
-    reasons = pd.Series("", index=rows.index, dtype="str")
     bad = np.zeros(len(rows), dtype=bool)
     for check in checks:
         bad |= check.mask
     if not bad.any():
-        return reasons
+        return _same("", rows.index)
     # Messages are only built for the bad rows: usually a handful out of a million.
-    found = reasons[bad]
-    for check in checks:
-        hit = check.mask[bad]
-        if hit.any():
-            found = found.where(~hit, found + "; " + check.message(bad))
-    reasons[bad] = found.str.removeprefix("; ")
-    return reasons
+    messages = [check.message(bad) for check in checks if check.mask[bad].any()]
+    found = pc.binary_join_element_wise(*messages, _text("; "), null_handling="skip")
+    if not bad.all():
+        everyone = arrow_text(_same("", rows.index))
+        if isinstance(found, pa.ChunkedArray):  # the kernel takes one array of replacements
+            found = found.combine_chunks()
+        found = pc.replace_with_mask(everyone, pa.array(bad), found)
+    return pd.Series(pd.array(found, dtype="str"), index=rows.index)
 
 
 def _value_checks(name: str, numbers: Numbers, example: str) -> list[Check]:

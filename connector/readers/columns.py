@@ -29,7 +29,7 @@ class SheetFrame:
 def sheet_frame(path: Path, raw: RawSheet, mapping: ProductMapping, order: int) -> SheetFrame:
     indexes = resolve_columns(path, raw, mapping)
     names = {name: _column_name(raw, index) for name, index in indexes.items()}
-    values = pd.DataFrame({name: raw.cells[index] for name, index in indexes.items()})
+    values = pd.DataFrame({name: raw.cells[index] for name, index in indexes.items()}, copy=False)
     values["line"] = raw.lines
     notes: dict[int, list[str]] = {row: [note] for row, note in raw.row_notes.items()}
     for name, index in indexes.items():

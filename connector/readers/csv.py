@@ -3,14 +3,17 @@
 Only the head of the file (title rows, header, the sample the delimiter is sniffed from) is
 decoded in Python (see ``connector.readers.text``). The body goes to Arrow's CSV reader as the
 file's own bytes, every column as text (``default_column_type=string``), so SKUs keep their
-leading zeros and long digits; this is what ``pandas.read_csv(engine="pyarrow", dtype=str)``
-does, without pandas' copy of the body and its decode-then-encode round trip.
+leading zeros and long digits. It is the reader ``pandas.read_csv(engine="pyarrow",
+dtype=str)`` uses, called directly: no decoded copy of the body, no re-encoding, and pandas
+wraps Arrow's columns without copying them.
 
-Arrow skips empty lines and reports no line numbers, so line numbers come from the body's own
-line breaks: valid while each record is one physical line. When a quoted value spans lines,
-or rows have different numbers of fields (Arrow refuses those), the body is read again with
-the standard library's csv reader, which reports ``line_num`` exactly. pandas' C engine is not
-the fallback: it parses those files but cannot say which line a row came from.
+Arrow reports no line numbers, so it keeps empty lines as records of empty fields: record n
+is then physical line n, while each record is one physical line. Only when some record is
+all empty are the line breaks scanned, to drop the empty lines (they are not rows). When
+a quoted value spans lines, or rows have different numbers of fields (Arrow refuses those),
+the body is read again with the standard library's csv reader, which reports ``line_num``
+exactly. pandas' C engine is not the fallback: it parses those files but cannot say which
+line a row came from.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from connector.errors import BadInputFile
 from connector.mapping import ProductMapping
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import check_text, check_text_bytes
+from connector.readers.numbers import numpy_of
 from connector.readers.text import (
     HEAD_BYTES,
     SAMPLE_CHARS,
@@ -55,7 +59,7 @@ def read_csv(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[Ra
     del data
     head = _head(path, source, mapping)
     delimiter = _delimiter(mapping, head.sep, head.body)
-    preamble = list(csv.reader(head.title, delimiter=delimiter))
+    preamble = _preamble(head.title, delimiter, 2 if head.sep else 1)
     parsed = parse_body(source, head.begin, delimiter, head.body_line)
     cells, lines, header = parsed.cells, parsed.lines, []
     notes: dict[int, str] = {}
@@ -156,45 +160,56 @@ def parse_body(source: SourceText, begin: int, delimiter: str, first_line: int) 
         empty = np.empty(0, dtype=np.int64)
         return Parsed(pd.DataFrame(), empty, empty)
     table = _parse_with_arrow(source, begin, end, delimiter)
-    if table is None:
+    quoted = table is not None and source.data.find(b'"', begin, end) >= 0
+    if table is None or (quoted and _has_line_breaks(table)):
         return _parse_with_stdlib(source.decode(begin, end), delimiter, first_line)
-    lines = _record_lines(source.data, begin, end, first_line, table.num_rows)
-    quoted = source.data.find(b'"', begin, end) >= 0
-    if len(lines) != table.num_rows or (quoted and _has_line_breaks(table)):
-        return _parse_with_stdlib(source.decode(begin, end), delimiter, first_line)
-    cells = pd.DataFrame(
-        {index: pd.array(column, dtype="str") for index, column in enumerate(table.columns)}
-    )
+    lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
+    if _blank_records(table).any():  # maybe empty lines: drop them, as Arrow could not
+        filled = _filled_lines(source.data, begin, end)
+        if len(filled) != table.num_rows:
+            return _parse_with_stdlib(source.decode(begin, end), delimiter, first_line)
+        table, lines = table.filter(pa.array(filled)), lines[filled]
+    columns = {index: pd.array(column, dtype="str") for index, column in enumerate(table.columns)}
+    cells = pd.DataFrame(columns, copy=False)  # Arrow's buffers as they are: no copy
     cells.columns = pd.RangeIndex(table.num_columns)
     return Parsed(cells, lines, np.full(len(cells), table.num_columns, dtype=np.int64))
 
 
 def _parse_with_arrow(source: SourceText, begin: int, end: int, delimiter: str) -> Any:
     """Arrow's multi-threaded CSV reader on the bytes in place (transcoded to UTF-8 in streamed
-    blocks when the file is not UTF-8); None when it refuses the file (uneven rows)."""
+    blocks when the file is not UTF-8); None when it refuses the file (uneven rows).
+
+    Empty lines are kept as records of empty fields, so record n is physical line n (while no
+    quoted value spans lines): line numbers without counting line breaks, which costs more
+    than parsing when done for every file."""
     encoding = {} if source.codec == "utf-8" else {"encoding": source.codec}
     try:
         return pa_csv.read_csv(
             pa.BufferReader(pa.py_buffer(source.data).slice(begin, end - begin)),
             read_options=pa_csv.ReadOptions(autogenerate_column_names=True, **encoding),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
-                default_column_type=pa.string(), strings_can_be_null=False, null_values=[]
+                default_column_type=pa.large_string(),
+                strings_can_be_null=False,
+                null_values=[],
             ),
         )
     except pa.ArrowInvalid:
         return None
 
 
-def _record_lines(
-    data: bytes, begin: int, end: int, first_line: int, records: int
-) -> npt.NDArray[np.int64]:
-    """Line numbers of the non-empty physical lines (what Arrow turns into records)."""
-    line_feeds = data.count(b"\n", begin, end)
-    if data.count(b"\r", begin, end) in (0, data.count(b"\r\n", begin, end)):
-        physical = line_feeds + (0 if data.endswith(b"\n", begin, end) else 1)
-        if physical == records:  # no empty line anywhere: the common case, no scan needed
-            return np.arange(first_line, first_line + records, dtype=np.int64)
+def _blank_records(table: Any) -> npt.NDArray[np.bool_]:
+    """Records whose fields are all empty: an empty line, or a line of separators."""
+    blank = np.ones(table.num_rows, dtype=bool)
+    for column in table.columns:
+        blank &= numpy_of(pc.equal(pc.binary_length(column), 0))
+        if not blank.any():  # usually decided by the first column (the SKU is never empty)
+            break
+    return blank
+
+
+def _filled_lines(data: bytes, begin: int, end: int) -> npt.NDArray[np.bool_]:
+    """For each physical line of the body (CR LF, LF or a lone CR ends one): not empty."""
     buffer = np.frombuffer(data, dtype=np.uint8, count=end - begin, offset=begin)
     is_lf = np.append(buffer == 10, False)
     carriage = np.flatnonzero(buffer == 13)
@@ -205,14 +220,26 @@ def _record_lines(
     length = ends - starts
     before = buffer[np.maximum(ends - 1, 0)] if len(buffer) else np.empty(0, dtype=np.uint8)
     crlf = (length > 0) & is_lf[ends] & (before == 13)
-    keep = (length - crlf) > 0
-    return (np.flatnonzero(keep) + first_line).astype(np.int64)
+    filled: npt.NDArray[np.bool_] = (length - crlf) > 0
+    return filled
 
 
 def _has_line_breaks(table: Any) -> bool:
     return any(
         pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py() for column in table.columns
     )
+
+
+def _preamble(title: list[str], delimiter: str, first_line: int) -> list[list[str]]:
+    """The title rows as cells (a rejects report writes them back above the header)."""
+    reader = csv.reader(title, delimiter=delimiter)
+    try:
+        return list(reader)
+    except csv.Error as exc:  # e.g. a title of more than 128 K characters in one cell
+        raise BadInputFile(
+            f"line {first_line + reader.line_num - 1}: a title row cannot be parsed ({exc})",
+            hint="check the mapping's 'header_row', or export the file without the title",
+        ) from None
 
 
 def _parse_with_stdlib(body: str, delimiter: str, first_line: int) -> Parsed:

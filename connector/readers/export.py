@@ -8,8 +8,9 @@ own rejects (e.g. "not in the Alephee catalog").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Literal
 
@@ -80,18 +81,24 @@ class RawSheet:
         return keys
 
     def rows(self, lines: Sequence[int]) -> list[list[str] | None]:
-        """The raw rows at ``lines`` (None where there is no such row), in one bulk take:
-        fifty times faster than row-by-row access when a file has many rejects."""
+        """The raw rows at ``lines`` (None where there is no such row)."""
+        return [None if values is None else list(values) for values in self.cells_at(lines)]
+
+    def cells_at(self, lines: Sequence[int]) -> Iterator[tuple[str, ...] | None]:
+        """The cells at each of ``lines`` (None where there is no such row), taken in bulk
+        column by column and handed out one row at a time: fifty times faster than row-by-row
+        access, and a million rejected rows are never all held twice."""
         wanted = np.asarray(lines, dtype=np.int64)
-        found = np.minimum(np.searchsorted(self.lines, wanted), max(len(self.lines) - 1, 0))
-        present = (self.lines[found] == wanted) if len(self.lines) else np.zeros(len(wanted), bool)
-        taken: list[list[str]] = self.cells.iloc[found[present]].to_numpy(dtype=object).tolist()
-        if present.all():
-            return list(taken)
-        result: list[list[str] | None] = [None] * len(wanted)
-        for slot, row in zip(np.flatnonzero(present).tolist(), taken, strict=True):
-            result[slot] = row
-        return result
+        if not len(self.lines) or not len(wanted):
+            yield from repeat(None, len(wanted))
+            return
+        found = np.minimum(np.searchsorted(self.lines, wanted), len(self.lines) - 1)
+        present = self.lines[found] == wanted
+        positions = found[present]
+        columns = [self.cells[column].take(positions).tolist() for column in self.cells]
+        taken = zip(*columns, strict=True) if columns else repeat((), len(positions))
+        for here in present.tolist():
+            yield next(taken) if here else None
 
     def row(self, line: int) -> list[str] | None:
         return self.rows([line])[0]
@@ -130,7 +137,7 @@ class Export:
         if raw is None:
             return [{} for _ in lines]
         keys = raw.keys
-        return [dict(zip(keys, row, strict=False)) if row else {} for row in raw.rows(lines)]
+        return [dict(zip(keys, row, strict=False)) if row else {} for row in raw.cells_at(lines)]
 
     def sheet(self, name: str) -> RawSheet | None:
         for raw in self.sheets:

@@ -8,14 +8,17 @@ Parsing is whole-column work with Arrow compute kernels on the column's own Arro
 Series: a third of the time, measured). The usual column costs a handful of passes: a stock
 column of plain digits skips the pattern match entirely, and separators are only removed
 from columns that hold them. Rare shapes (more than 4 decimals) get their extra work on
-those rows alone. A million-row column parses in 0.03-0.2 s.
+those rows alone. A million-row column parses in 0.03-0.3 s.
 """
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Callable, Sized
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +31,15 @@ MAX_DIGITS = 18  # digits of value x 10^4 that always fit an int64 (9.2e18)
 SPACES = " \t\u00a0\u202f"  # Excel and ERPs group thousands with no-break spaces too
 _MARKER = re.compile(r"^'[=+\-@]")
 
+_POWERS = 10 ** np.arange(SCALE_DIGITS + 1, dtype=np.int64)
+PARALLEL_ROWS = 50_000  # below this, starting threads costs more than it saves
+# Two at a time: each column in flight holds its own working copies (tens of MB per million
+# rows), so more threads would buy little time for a lot of memory.
+WORKERS = min(2, os.cpu_count() or 1)
+
 Mask = npt.NDArray[np.bool_]
+Column = TypeVar("Column", bound=Sized)
+Result = TypeVar("Result")
 Counts = npt.NDArray[np.int64]
 
 
@@ -57,6 +68,15 @@ def number_pattern(decimal: str, thousands: str) -> str:
     return rf"[+-]?(?:{integer}(?:{point}[0-9]*)?|{point}[0-9]+)"
 
 
+def side_by_side(work: Callable[[Column], Result], columns: list[Column]) -> list[Result]:
+    """``work`` on each column, two at a time: Arrow's kernels release the GIL, so on two cores
+    a million-row export's columns clean and parse in about 60 % of the time, measured."""
+    if WORKERS < 2 or len(columns) < 2 or len(columns[0]) < PARALLEL_ROWS:
+        return [work(column) for column in columns]
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="columns") as pool:
+        return list(pool.map(work, columns))
+
+
 def arrow_text(text: pd.Series[str]) -> Any:
     """The column's Arrow strings, without a copy when pandas already holds them as Arrow."""
     return pa.array(text.array)
@@ -69,12 +89,19 @@ def text_series(values: Any, like: pd.Series[str]) -> pd.Series[str]:
 def clean(text: pd.Series[str]) -> pd.Series[str]:
     """Surrounding spaces (no-break ones too) removed, and the apostrophe the connector's own
     reports put before = + - @ dropped (so a fixed rejects report reads back exactly); that
-    apostrophe is never part of an ERP value."""
-    values = pc.utf8_trim(arrow_text(text), SPACES)
+    apostrophe is never part of an ERP value. An unchanged column is returned as it is: it
+    then takes no memory of its own."""
+    original = arrow_text(text)
+    values = pc.utf8_trim(original, SPACES)
+    changed = _total_length(values) != _total_length(original)
     if pc.any(pc.starts_with(values, "'")).as_py():
         marked = pc.match_substring_regex(values, _MARKER.pattern)
-        values = pc.if_else(marked, pc.utf8_slice_codeunits(values, 1), values)
-    return text_series(values, text)
+        values, changed = pc.if_else(marked, pc.utf8_slice_codeunits(values, 1), values), True
+    return text_series(values, text) if changed else text
+
+
+def _total_length(values: Any) -> int:
+    return int(pc.sum(pc.binary_length(values)).as_py() or 0)
 
 
 def parse_e4(text: pd.Series[str], decimal: str, thousands: str) -> Numbers:
@@ -89,12 +116,13 @@ def parse_e4(text: pd.Series[str], decimal: str, thousands: str) -> Numbers:
     too_precise = np.zeros(size, dtype=bool)
     too_large = np.zeros(size, dtype=bool)
     e4 = np.zeros(size, dtype=np.int64)
-    if matches.any():
+    if matches.all():
+        e4, precise, small = _scaled(values, decimal, thousands)
+        too_precise, too_large = ~precise, precise & ~small
+    elif matches.any():
         rows = np.flatnonzero(matches)
-        subset = values if len(rows) == size else values.filter(pa.array(matches))
-        scaled, precise, small = _scaled(subset, decimal, thousands)
-        ok = precise & small
-        e4[rows[ok]] = scaled
+        scaled, precise, small = _scaled(values.filter(pa.array(matches)), decimal, thousands)
+        e4[rows[precise & small]] = scaled[precise & small]
         too_precise[rows[~precise]] = True
         too_large[rows[precise & ~small]] = True
     good = matches & ~too_precise & ~too_large
@@ -103,32 +131,34 @@ def parse_e4(text: pd.Series[str], decimal: str, thousands: str) -> Numbers:
 
 
 def _scaled(values: Any, decimal: str, thousands: str) -> tuple[Counts, Mask, Mask]:
-    """Value x 10^4 of the precise, not too large numbers (all of them full-match the number
-    pattern), with the masks saying which those are."""
+    """Value x 10^4 of numbers that all full-match the number pattern (0 where not precise or
+    too large), and the masks saying which are precise and which small enough."""
     for separator in (SPACES[2:] + " ") if thousands == " " else thousands:
         values = _without(values, separator)
     values = _without(values, "+")  # Arrow's integer cast refuses a leading plus
-    point = numpy_of(pc.find_substring(values, decimal))
     length = numpy_of(pc.binary_length(values))  # all ASCII now: bytes are characters
-    negative = numpy_of(pc.starts_with(values, "-")).astype(np.int64)
+    point = numpy_of(pc.find_substring(values, decimal))
     has_point = point >= 0
-    decimals = np.where(has_point, length - point - 1, 0)
-    long = decimals > SCALE_DIGITS
-    if long.any():  # trailing zeros after the point carry no value: "1,50000" is 1,5
-        values = pc.if_else(pa.array(long), pc.utf8_rtrim(values, "0"), values)
+    whole = np.where(has_point, point, length)  # sign and digits before the point
+    del point
+    decimals = length - whole - has_point
+    if (decimals > SCALE_DIGITS).any():  # trailing zeros carry no value: "1,50000" is 1,5
+        values = pc.if_else(pa.array(decimals > SCALE_DIGITS), pc.utf8_rtrim(values, "0"), values)
         length = numpy_of(pc.binary_length(values))
-        decimals = np.where(has_point, length - point - 1, 0)
+        decimals = length - whole - has_point
+    if pc.any(pc.starts_with(values, "-")).as_py():
+        whole -= numpy_of(pc.starts_with(values, "-"))
     precise = decimals <= SCALE_DIGITS
-    small = np.where(has_point, point, length) - negative <= MAX_DIGITS - SCALE_DIGITS
+    small = whole <= MAX_DIGITS - SCALE_DIGITS
     ok = precise & small
     digits = _without(values, decimal) if has_point.any() else values
     if not ok.all():
-        digits = digits.filter(pa.array(ok))
-    bare = (length - has_point - negative)[ok] == 0  # ",00000" or "-,00000": zero
+        digits = pc.if_else(pa.array(ok), digits, "0")
+    bare = (whole + decimals == 0) & ok  # ",00000" or "-,00000" lose every digit: zero
     if bare.any():
         digits = pc.if_else(pa.array(bare), "0", digits)
     parsed = numpy_of(pc.cast(digits, pa.int64()))
-    return parsed * 10 ** (SCALE_DIGITS - decimals[ok]), precise, small
+    return parsed * _POWERS[SCALE_DIGITS - np.where(ok, decimals, SCALE_DIGITS)], precise, small
 
 
 def _without(values: Any, piece: str) -> Any:

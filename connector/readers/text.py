@@ -66,18 +66,18 @@ def open_text(path: Path, data: bytes, encoding: str) -> SourceText:
 def _checked(path: Path, data: bytes, start: int, codec: str, encoding: str) -> SourceText:
     if codec == "utf-8":
         if not _valid_utf8(data, start):
-            decode_whole(path, data[start:], encoding)  # raises, naming the line
+            _decode_whole(path, data[start:], encoding)  # raises, naming the line
         return SourceText(data, start, codec, encoding)
     undefined = _undefined_bytes(codec)
     if undefined is None:  # not byte-for-byte ASCII: decode once, carry on in UTF-8
-        text = decode_whole(path, data, codec)
+        text = _decode_whole(path, data, codec)
         return SourceText(text.encode("utf-8"), 0, "utf-8", encoding)
     if any(data.find(byte) >= 0 for byte in undefined):
-        decode_whole(path, data, encoding)  # raises, naming the line
+        _decode_whole(path, data, encoding)  # raises, naming the line
     return SourceText(data, start, codec, encoding)
 
 
-def decode_whole(path: Path, data: bytes, codec: str) -> str:
+def _decode_whole(path: Path, data: bytes, codec: str) -> str:
     try:
         return data.decode(codec)
     except UnicodeDecodeError as exc:
@@ -91,17 +91,10 @@ def decode_whole(path: Path, data: bytes, codec: str) -> str:
 def _valid_utf8(data: bytes, start: int = 0) -> bool:
     """Strict UTF-8 (as Python's decoder: no surrogates, no overlong forms), checked by Arrow
     on the bytes in place: several times faster than decoding, and no copy."""
-    size = len(data) - start
-    if size >= 1 << 31:  # beyond one Arrow string: let Python decide (files are < 1 GB)
-        try:
-            data[start:].decode("utf-8")
-        except UnicodeDecodeError:
-            return False
-        return True
-    offsets = pa.py_buffer(np.array([0, size], dtype=np.int32))
-    body = pa.py_buffer(data).slice(start)
+    offsets = pa.py_buffer(np.array([0, len(data) - start], dtype=np.int64))
+    text = pa.Array.from_buffers(pa.large_string(), 1, [None, offsets, pa.py_buffer(data)[start:]])
     try:
-        pa.Array.from_buffers(pa.string(), 1, [None, offsets, body]).validate(full=True)
+        text.validate(full=True)
     except pa.ArrowInvalid:
         return False
     return True

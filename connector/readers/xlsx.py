@@ -178,7 +178,7 @@ def _to_raw(name: str, grid: Grid, mapping: ProductMapping, scan: SheetScan) -> 
         columns[index], flagged = _column_text(values, decimal)
         if flagged.size:
             numeric[index] = flagged
-    cells = pd.DataFrame(columns) if columns else pd.DataFrame(index=range(len(data)))
+    cells = pd.DataFrame(columns, copy=False) if columns else pd.DataFrame(index=range(len(data)))
     return RawSheet(
         name=name,
         preamble=preamble,
