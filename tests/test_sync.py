@@ -13,23 +13,10 @@ from connector.config import Config
 from connector.runner import Options, once
 from connector.sandbox import Sandbox
 from connector.sandbox.fixtures import make_catalog
+from tests.operator_support import MAPPING as ERP_MAPPING
 from tests.workspace_support import fast_sandbox, run_cli, workspace
 
-MAPPING = """
-kind = "products"
-name = "test-stock"
-files = ["stock*.csv"]
-encoding = "cp1252"
-delimiter = ";"
-decimal = ","
-thousands = "."
-header_row = 2
-
-[columns]
-sku = "Código"
-quantity = "Stock"
-price_with_taxes = "Precio"
-"""
+MAPPING = ERP_MAPPING  # one test mapping for the cp1252 ';' exports (tests/operator_support)
 NOW_PRICES = '\n[schedule]\nprice_changes = "now"\n'
 
 
