@@ -103,8 +103,8 @@ def measure(kind: str, path: Path, mapping_path: Path) -> dict[str, float]:
     import pandas as pd
     from python_calamine import CalamineWorkbook
 
-    from connector.mapping import load_mapping_file
     from connector.readers import read_export
+    from connector.readers.mapping import load_mapping_file
 
     mapping = load_mapping_file(mapping_path)
     assert mapping is not None

@@ -56,10 +56,10 @@ price_changes = "now"
 
 def count_calls(work: Path, rows: int) -> dict[str, Any]:
     from connector.config import load_config
+    from connector.operator.scaffold import init_workspace
     from connector.runner import Options, once
     from connector.sandbox import Sandbox, SandboxOptions
     from connector.sandbox.fixtures import make_catalog
-    from connector.scaffold import init_workspace
 
     pair = sync_data.make_pair(work, rows)
     reexport = work / f"stock-{rows}-b-title.csv"
@@ -108,8 +108,8 @@ def count_calls(work: Path, rows: int) -> dict[str, Any]:
 
 def _refresh_catalog(config: Any, sandbox: Any) -> dict[str, Any]:
     """The catalog download on its own (the passes below then find it fresh)."""
-    from connector import catalog
     from connector.alephee.client import AlephClient
+    from connector.products import catalog
     from connector.runner import open_state, utcnow
 
     conn = open_state(config)

@@ -125,9 +125,10 @@ def build_state(db_path: Path, pair: Pair) -> None:
     """A state DB where A is accepted (as ``send_due`` would have left it) and every SKU of A
     is in the cached catalog. Filled with bulk inserts: sending 1 M products is not the
     subject here."""
-    from connector import catalog, db, pending, snapshot
-    from connector.mapping import load_mapping_file
+    from connector import db
+    from connector.products import catalog, pending, snapshot
     from connector.readers import read_export
+    from connector.readers.mapping import load_mapping_file
 
     mapping_path = db_path.with_suffix(".toml")
     mapping_path.write_text(MAPPING, encoding="utf-8")

@@ -51,7 +51,7 @@ def _pair(work: Path, rows: int) -> sync_data.Pair:
 
 
 def _mapping(work: Path) -> Any:
-    from connector.mapping import load_mapping_file
+    from connector.readers.mapping import load_mapping_file
 
     path = work / "bench-sync.toml"
     path.write_text(sync_data.MAPPING, encoding="utf-8")
@@ -59,7 +59,7 @@ def _mapping(work: Path) -> Any:
 
 
 def baseline(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
-    import connector.sync  # noqa: F401  (pandas, pydantic, httpx: what every run pays)
+    import connector.products.sync  # noqa: F401  (pandas, pydantic, httpx: what every run pays)
     from connector.readers import read_export  # noqa: F401
 
     clock.lap("import")
@@ -93,8 +93,9 @@ def read(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
 def diff(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
     import pandas as pd
 
-    from connector import db, snapshot
-    from connector.diff import diff as diff_tables
+    from connector import db
+    from connector.products import snapshot
+    from connector.products.diff import diff as diff_tables
 
     table = pd.read_parquet(work / f"b-{rows}.parquet")
     fields = frozenset({"quantity", "price_with_taxes", "cost"})
@@ -119,8 +120,8 @@ def _state_copy(work: Path, rows: int) -> Path:
 def ingest(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
     from connector import db
     from connector.config import ScheduleSettings
+    from connector.products.sync import ingest as ingest_export
     from connector.readers import read_export
-    from connector.sync import ingest as ingest_export
 
     conn = db.connect(_state_copy(work, rows))
     path, mapping = Path(_pair(work, rows).b), _mapping(work)
@@ -136,9 +137,10 @@ def ingest(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
 
 def ingest_parts(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
     """The steps of ``sync.ingest`` one by one, to show where its time goes."""
-    from connector import catalog, db, pending, snapshot, sync
+    from connector import db
     from connector.config import ScheduleSettings
-    from connector.diff import diff as diff_tables
+    from connector.products import catalog, pending, snapshot, sync
+    from connector.products.diff import diff as diff_tables
     from connector.readers import read_export
     from connector.slots import iso
 

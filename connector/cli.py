@@ -157,7 +157,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from connector.scaffold import init_workspace
+    from connector.operator.scaffold import init_workspace
 
     created = init_workspace(args.dir, force=args.force)
     for path in created:
@@ -177,7 +177,7 @@ def cmd_once(args: argparse.Namespace) -> int:
         force_cycles=args.cycles_now,
     )
     if options.dry_run:
-        from connector.dryrun import dry_run
+        from connector.dryrun.preview import dry_run
 
         code, summary = dry_run(config, options)
         say("Dry run: nothing is sent to Alephee and no inbox file is moved.")
@@ -207,7 +207,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from connector.status import collect, render
+    from connector.operator.status import collect, render
 
     config = load_config(args.config)
     report = collect(config, days=args.days, runs=args.runs)
@@ -221,20 +221,20 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from connector.check import run_check
+    from connector.operator.check import run_check
 
     return run_check(args.config, args.file, say)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from connector.demo import serve_sandbox
+    from connector.operator.demo import serve_sandbox
 
     setup_logging(None, verbose=args.verbose, console_level=logging.INFO)
     return serve_sandbox(args.port, args.products, args.orders, say)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from connector.demo import run_demo
+    from connector.operator.demo import run_demo
 
     return run_demo(args.workdir, say)
 

@@ -19,19 +19,21 @@ from types import FrameType
 
 from filelock import FileLock, Timeout
 
-from connector import catalog, db, orders_ledger, pending, runlog, snapshot
+from connector import db, runlog
 from connector.alephee.client import AlephClient
 from connector.config import Config
-from connector.dryrun import Plan, preview
+from connector.dryrun.preview import Plan, preview
 from connector.errors import InstanceRunning, StopError
-from connector.files import process_file
 from connector.intake import Candidate, Claim, Intake, Outcome, Watcher
-from connector.mapping import ProductMapping, load_mappings
-from connector.orders import run_due_cycles
+from connector.orders import ledger as orders_ledger
+from connector.orders.cycles import run_due_cycles
+from connector.products import catalog, pending, snapshot
+from connector.products.files import process_file
+from connector.products.sync import send_due
 from connector.progress import Progress
+from connector.readers.mapping import ProductMapping, load_mappings
 from connector.runlog import RunSummary
 from connector.slots import iso
-from connector.sync import send_due
 
 log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
@@ -50,7 +52,7 @@ class Options:
     sleep: Callable[[float], None] = time.sleep
     now: Clock = utcnow
     progress: bool = True
-    plan: Plan = field(default_factory=Plan)  # what a dry run found (connector.dryrun)
+    plan: Plan = field(default_factory=Plan)  # what a dry run found (connector.dryrun.preview)
 
 
 @contextmanager
@@ -224,7 +226,7 @@ def _send(
     summary.accepted += report.accepted
     summary.refused += len(report.refused)
     if report.refused:
-        from connector.refusals import write_refusals
+        from connector.products.refusals import write_refusals
 
         path = write_refusals(config, report.refused, now)
         log.warning("Alephee refused %d products; see %s", len(report.refused), path.name)

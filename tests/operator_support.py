@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from connector.config import Config, load_config
+from connector.operator.scaffold import init_workspace
 from connector.sandbox import Sandbox
-from connector.scaffold import init_workspace
 from tests.conftest import write_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connector.order_mapping import OrderMapping, load_order_mapping
+from connector.orders.mapping import OrderMapping, load_order_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = Path(__file__).parent / "data" / "outbox" / "swagger-orders-response.json"

@@ -13,7 +13,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from connector.mapping import ProductMapping, load_mapping_file
+from connector.readers.mapping import ProductMapping, load_mapping_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -142,7 +142,7 @@ def read_in_subprocess(path: Path, mapping_path: Path) -> dict[str, Any]:
         import json, resource
         from pathlib import Path
         from connector.errors import BadInputFile
-        from connector.mapping import load_mapping_file
+        from connector.readers.mapping import load_mapping_file
         from connector.readers import read_export
         mapping = load_mapping_file(Path({str(mapping_path)!r}))
         base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

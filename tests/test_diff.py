@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.diff import diff
+from connector.products.diff import diff
 
 
 def table(rows: list[dict[str, object]]) -> pd.DataFrame:

@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from connector import clidoc, errors
 from connector.cli import build_parser
 from connector.config import Config
-from connector.mapping import documented_keys
-from connector.order_spec import ColumnSpec, MappingSpec
+from connector.orders.spec import ColumnSpec, MappingSpec
+from connector.readers.mapping import documented_keys
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.check import run_check, state_is_local
+from connector.operator.check import run_check, state_is_local
 from connector.sandbox.fixtures import make_catalog
 from tests.conftest import CANARY_KEY
 from tests.operator_support import (

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from connector.config import Config
-from connector.dryrun import dry_run
+from connector.dryrun.preview import dry_run
+from connector.operator.status import collect
 from connector.runner import Options, once
 from connector.sandbox import Sandbox
 from connector.sandbox.fixtures import make_catalog, make_orders
-from connector.status import collect
 from tests.operator_support import catalog_rows, drop, export, money, run_connector, setup
 from tests.workspace_support import fast_sandbox
 

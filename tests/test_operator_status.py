@@ -14,10 +14,10 @@ from typing import Any
 from rich.console import Console
 
 from connector.config import Config
+from connector.operator.status import collect, render
+from connector.operator.status_model import schema, schema_text
 from connector.runner import Options, once
 from connector.sandbox.fixtures import make_catalog, make_orders
-from connector.status import collect, render
-from connector.status_model import schema, schema_text
 from tests.operator_support import (
     ROOT,
     catalog_rows,
@@ -82,7 +82,7 @@ def test_status_json_follows_the_documented_schema(tmp_path: Path) -> None:
 def test_the_schema_file_is_generated_from_the_code() -> None:
     assert SCHEMA_FILE.read_text(encoding="utf-8") == schema_text(), (
         "docs/status-schema.json is out of date: "
-        "python -m connector.status_model > docs/status-schema.json"
+        "python -m connector.operator.status_model > docs/status-schema.json"
     )
 
 

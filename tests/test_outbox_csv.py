@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connector.cells import DANGEROUS_START, safe_text
 from connector.config import OutboxSettings
-from connector.order_rows import order_rows
-from connector.outbox import write_outbox
-from connector.outbox_cells import Cell, Date, Number, Text
+from connector.orders.rows import order_rows
+from connector.outbox.cells import DANGEROUS_START, safe_text
+from connector.outbox.publish import write_outbox
+from connector.outbox.typed import Cell, Date, Number, Text
 from tests.outbox_support import (
     BOM,
     BUENOS_AIRES,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from connector.errors import ConfigError
-from connector.order_mapping import load_order_mapping
+from connector.orders.mapping import load_order_mapping
 from tests.outbox_support import (
     DEFAULT_MAPPING,
     PACKAGED_MAPPING,

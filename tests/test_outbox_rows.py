@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 
 from connector.errors import SkipError
-from connector.order_mapping import OrderMapping
-from connector.order_rows import (
+from connector.orders.mapping import OrderMapping
+from connector.orders.rows import (
     booked_items,
     cancellation_rows,
     order_line_rows,
     order_rows,
     own_order_id,
 )
-from connector.outbox_cells import EMPTY, Cell, Date, Number, Text
+from connector.outbox.typed import EMPTY, Cell, Date, Number, Text
 from tests.outbox_support import (
     BUENOS_AIRES,
     LONG_ID,

@@ -14,9 +14,9 @@ import openpyxl
 import pytest
 
 from connector.config import OutboxSettings
-from connector.outbox import write_outbox
-from connector.outbox_cells import Cell, Date, Number, Text
-from connector.outbox_xlsx import excel_date_format
+from connector.outbox.publish import write_outbox
+from connector.outbox.typed import Cell, Date, Number, Text
+from connector.outbox.xlsx import excel_date_format
 from tests.outbox_support import (
     BUENOS_AIRES,
     HOSTILE_EXPECTED,

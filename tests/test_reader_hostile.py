@@ -49,7 +49,7 @@ def xlsx_mapping(tmp_path: Path) -> Path:
 
 
 def _read(path: Path, mapping_path: Path) -> str:
-    from connector.mapping import load_mapping_file
+    from connector.readers.mapping import load_mapping_file
 
     loaded = load_mapping_file(mapping_path)
     assert loaded is not None

@@ -145,7 +145,7 @@ def test_price_only_changes_wait_for_the_night_slot(tmp_path: Path) -> None:
         assert run(config, now=lambda: noon) == 0
         first = posts(sb)
         assert all("Price" not in item for body in first for item in body)
-        from connector.status import collect
+        from connector.operator.status import collect
 
         queue = collect(config, now=noon)["queue"]
         assert queue["deferred"] == 10 and queue["next_deferred_at"].startswith("2026-11-24T03:00")

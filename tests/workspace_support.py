@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from connector.config import Config, load_config
+from connector.operator.scaffold import init_workspace
 from connector.sandbox import Sandbox, SandboxOptions
-from connector.scaffold import init_workspace
 from tests.conftest import ACCOUNT, CANARY_KEY, write_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,7 @@
     read_export(path, mapping) -> Export
 
 No HTTP, no state: the caller diffs ``Export.table`` against the last accepted state and
-writes ``Export.rejects`` with ``connector.rejects.write_rejects``. Expected problems with
+writes ``Export.rejects`` with ``connector.products.rejects.write_rejects``. Expected problems with
 the whole file raise ``BadInputFile`` (the file goes to failed/); problems with single rows
 become rejects and the rest of the file goes on. An empty or header-only file is an Export
 with no rows: never "set everything to 0".
@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from connector.mapping import VALUE_FIELDS, ProductMapping
 from connector.readers.columns import sheet_frame
 from connector.readers.csv import read_csv
 from connector.readers.export import Export, RawSheet, Reject, SourceFormat
 from connector.readers.guard import file_kind
-from connector.validate import validate
+from connector.readers.mapping import VALUE_FIELDS, ProductMapping
+from connector.readers.validate import validate
 
 __all__ = ["Export", "RawSheet", "Reject", "SourceFormat", "read_export"]
 

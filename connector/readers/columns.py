@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from connector.errors import BadInputFile
-from connector.mapping import ColumnRef, ProductMapping, normalise_header
 from connector.readers.export import RawSheet
+from connector.readers.mapping import ColumnRef, ProductMapping, normalise_header
 
 MAX_LISTED_HEADERS = 30
 

@@ -33,9 +33,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from connector.errors import BadInputFile
-from connector.mapping import ProductMapping
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import check_text, check_text_bytes
+from connector.readers.mapping import ProductMapping
 from connector.readers.numbers import numpy_of
 from connector.readers.text import (
     HEAD_BYTES,

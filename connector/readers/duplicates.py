@@ -1,6 +1,6 @@
 """One row per product: the duplicate rule within a sheet, and ``combine`` across sheets.
 
-The rules themselves are documented in ``connector.validate``. Everything here works on the
+The rules themselves are documented in ``connector.readers.validate``. Everything here works on the
 whole table at once (group-bys), looping in Python only over the few conflicting SKUs to
 write their messages.
 """
@@ -13,8 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connector.mapping import PRICE_FIELDS
 from connector.readers.export import table_column, text_column
+from connector.readers.mapping import PRICE_FIELDS
 from connector.readers.numbers import arrow_text, numpy_of
 
 MAX_CODE_DIGITS = 18

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from connector.mapping import VALUE_FIELDS, ProductMapping
+from connector.readers.mapping import VALUE_FIELDS, ProductMapping
 
 TABLE_COLUMNS = (
     "sku",

@@ -27,9 +27,9 @@ import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from connector.errors import BadInputFile
-from connector.mapping import ProductMapping, normalise_header
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import open_xlsx_zip
+from connector.readers.mapping import ProductMapping, normalise_header
 from connector.readers.xlsx_scan import SheetScan, WorkbookScan, scan_workbook
 
 MAX_DENSE_CELLS = 20_000_000

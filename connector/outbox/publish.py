@@ -8,7 +8,8 @@ CSV, as Excel expects it:
 - UTF-8 with a BOM (Excel reads UTF-8 only with one; ``bom = false`` for other consumers);
 - delimiter and decimal mark by locale: es-AR and pt-BR ``;`` and ``,``; en-US ``,`` and ``.``;
   no thousands separator; RFC 4180 quoting (csv.QUOTE_MINIMAL); CRLF line ends;
-- text cells cleaned and neutralised (``connector.cells.safe_text``): newlines become a space,
+- text cells cleaned and neutralised (``connector.outbox.cells.safe_text``): newlines become a
+  space,
   control characters go, and a cell starting with ``= + - @``, tab, CR or LF gets a leading
   ``'``. Only numbers the connector formats itself may start with ``-``;
 - SKUs and ids are written with every digit (``0012345``, 19-digit ids). Excel's double-click
@@ -17,7 +18,7 @@ CSV, as Excel expects it:
   ``="0012345"`` trick is not used: it is a formula, which this outbox never writes;
 - the header must not start with ``ID`` (Excel takes such a file for SYLK): it becomes ``Id``.
 
-XLSX (``format = "xlsx"``, see ``connector.outbox_xlsx``): text cells typed as strings (never a
+XLSX (``format = "xlsx"``, see ``connector.outbox.xlsx``): text cells typed as strings (never a
 formula), numbers as numbers, dates as dates.
 """
 
@@ -30,11 +31,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from connector.cells import safe_text
 from connector.config import OutboxSettings
 from connector.fsutil import publish, timestamped_name
-from connector.outbox_cells import Cell, Date, Number, Text
-from connector.outbox_xlsx import write_xlsx
+from connector.outbox.cells import safe_text
+from connector.outbox.typed import Cell, Date, Number, Text
+from connector.outbox.xlsx import write_xlsx
 
 OutboxKind = Literal["orders", "order-lines", "cancellations"]
 KINDS: tuple[str, ...] = ("orders", "order-lines", "cancellations")

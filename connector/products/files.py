@@ -15,10 +15,10 @@ from pathlib import Path
 
 from connector.config import Config
 from connector.errors import BadInputFile
-from connector.mapping import ProductMapping, match_mapping
+from connector.products.rejects import write_rejects
+from connector.products.sync import IngestReport, ingest
 from connector.readers import read_export
-from connector.rejects import write_rejects
-from connector.sync import IngestReport, ingest
+from connector.readers.mapping import ProductMapping, match_mapping
 
 log = logging.getLogger(__name__)
 

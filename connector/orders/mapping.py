@@ -54,9 +54,9 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from connector.errors import ConfigError
-from connector.order_model import path_warnings
-from connector.order_paths import FieldPath, Template
-from connector.order_spec import ColumnSpec, Format, MappingSpec, split_key, sylk_problems
+from connector.orders.model import path_warnings
+from connector.orders.paths import FieldPath, Template
+from connector.orders.spec import ColumnSpec, Format, MappingSpec, split_key, sylk_problems
 
 
 @dataclass(frozen=True, slots=True)

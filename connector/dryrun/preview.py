@@ -18,10 +18,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connector import orders_ledger
 from connector.config import Config
 from connector.db import atomic
-from connector.dryrun_report import (
+from connector.dryrun.report import (
     GROUPS,
     Row,
     Sending,
@@ -34,11 +33,12 @@ from connector.dryrun_report import (
 from connector.errors import SkipError, StopError
 from connector.intake import Candidate, Ledger, Outcome
 from connector.intake.ledger import sha256_of
-from connector.mapping import ProductMapping, match_mapping
+from connector.orders import ledger as orders_ledger
+from connector.products.sync import IngestReport, ingest
 from connector.readers import read_export
+from connector.readers.mapping import ProductMapping, match_mapping
 from connector.runlog import RunSummary
 from connector.slots import iso, parse_iso
-from connector.sync import IngestReport, ingest
 
 if TYPE_CHECKING:
     from connector.runner import Options

@@ -21,9 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from connector.errors import SkipError
-from connector.order_mapping import Column, OrderMapping
-from connector.order_paths import FieldPath, child
-from connector.outbox_cells import (
+from connector.orders.mapping import Column, OrderMapping
+from connector.orders.paths import FieldPath, child
+from connector.outbox.typed import (
     EMPTY,
     Cell,
     Date,

@@ -17,14 +17,15 @@ from datetime import datetime
 
 import pandas as pd
 
-from connector import catalog, db, pending, snapshot
+from connector import db
 from connector.alephee.client import AlephClient, ItemResult
 from connector.alephee.models import ProductPrice, ProductStock, ProductUpdate
 from connector.config import ScheduleSettings
 from connector.db import atomic
-from connector.diff import GROUP_FIELDS, PRICE, STOCK, Changes, column, diff
 from connector.errors import RequestRejected
 from connector.intake.crashpoints import crashpoint
+from connector.products import catalog, pending, snapshot
+from connector.products.diff import GROUP_FIELDS, PRICE, STOCK, Changes, column, diff
 from connector.readers import Export, Reject
 from connector.slots import due_at, iso
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from connector.db import frame as db_frame
 from connector.db import migrate
-from connector.diff import ALL_FIELDS, GROUP_FIELDS, column
+from connector.products.diff import ALL_FIELDS, GROUP_FIELDS, column
 
 VALUE_COLUMNS = [column(f) for f in ALL_FIELDS]
 

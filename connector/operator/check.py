@@ -20,9 +20,9 @@ from connector.config import Config, load_config
 from connector.errors import EXIT_CONFIG, EXIT_OK, ConfigError, ConnectorError
 from connector.intake.scan import is_ignored
 from connector.intake.watcher import choose_observer
-from connector.mapping import ProductMapping, load_mappings, match_mapping
-from connector.order_mapping import load_order_mapping
+from connector.orders.mapping import load_order_mapping
 from connector.readers import Export, read_export
+from connector.readers.mapping import ProductMapping, load_mappings, match_mapping
 
 Say = Callable[[str], None]
 SAMPLE_ROWS = 5

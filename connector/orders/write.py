@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connector import orders_ledger as ledger
 from connector.alephee.models import OrderHead
 from connector.config import Config
 from connector.db import atomic
 from connector.fsutil import publish
 from connector.intake.crashpoints import crashpoint
-from connector.order_mapping import OrderMapping
-from connector.order_rows import cancellation_rows, order_line_rows, order_rows
-from connector.outbox import sylk_safe, write_csv
-from connector.outbox_cells import Cell
-from connector.outbox_xlsx import write_xlsx
+from connector.orders import ledger as ledger
+from connector.orders.mapping import OrderMapping
+from connector.orders.rows import cancellation_rows, order_line_rows, order_rows
+from connector.outbox.publish import sylk_safe, write_csv
+from connector.outbox.typed import Cell
+from connector.outbox.xlsx import write_xlsx
 from connector.slots import iso
 
 Rows = Sequence[Sequence[Cell]]

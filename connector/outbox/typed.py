@@ -2,7 +2,8 @@
 
 ``Text``
     Anything a person or a marketplace typed, and every id or SKU. Writers neutralise it
-    (``connector.cells.safe_text``) and store it as a string cell in XLSX, so leading zeros and
+    (``connector.outbox.cells.safe_text``) and store it as a string cell in XLSX, so leading
+    zeros and
     long ids keep every digit and nothing ever runs as a formula.
 ``Number``
     A number the connector formats itself (amounts, quantities). Never neutralised: a negative

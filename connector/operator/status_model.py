@@ -1,6 +1,7 @@
 """The shape of ``connector status --json``: pydantic models, and the JSON Schema made from them.
 
-docs/status-schema.json is ``python -m connector.status_model > docs/status-schema.json``; a test
+docs/status-schema.json is
+``python -m connector.operator.status_model > docs/status-schema.json``; a test
 fails when it drifts from these models and validates real output against the file. Times are
 UTC ISO 8601 text (``...Z`` or ``+00:00``); ``*_local`` fields repeat them in the configured
 time zone for people. Bump ``SCHEMA_VERSION`` on any change a monitoring script could notice.

@@ -28,10 +28,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connector.mapping import VALUE_FIELDS, ProductMapping
 from connector.readers.columns import SheetFrame
 from connector.readers.duplicates import combine_sheets, find_duplicates
 from connector.readers.export import empty_table, table_column, text_column
+from connector.readers.mapping import VALUE_FIELDS, ProductMapping
 from connector.readers.numbers import (
     Mask,
     Numbers,

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from connector.config import load_config
 from connector.logs import setup_logging
+from connector.operator.scaffold import init_workspace, template_text
+from connector.operator.status import collect, render
 from connector.runner import Options, once
 from connector.sandbox import Sandbox, SandboxOptions, serve
 from connector.sandbox.fixtures import (
@@ -23,8 +25,6 @@ from connector.sandbox.fixtures import (
     make_catalog,
     make_orders,
 )
-from connector.scaffold import init_workspace, template_text
-from connector.status import collect, render
 
 Say = Callable[[str], None]
 DEMO_KEY = "sandbox-demo-key"

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from connector.config import Config
-from connector.diff import ALL_FIELDS, PRICE, STOCK, column
 from connector.fsutil import publish, timestamped_name
-from connector.outbox import write_csv
-from connector.outbox_cells import Cell, Number, Text
+from connector.outbox.publish import write_csv
+from connector.outbox.typed import Cell, Number, Text
+from connector.products.diff import ALL_FIELDS, PRICE, STOCK, column
 from connector.runlog import RunSummary
 from connector.slots import iso, parse_iso
 

@@ -20,8 +20,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell as SheetCell
 from openpyxl.styles import Font
 
-from connector.cells import safe_text
-from connector.outbox_cells import Cell, Date, Number, Text, significant_digits
+from connector.outbox.cells import safe_text
+from connector.outbox.typed import Cell, Date, Number, Text, significant_digits
 
 EXCEL_DIGITS = 15
 # strftime directive -> Excel number-format code; anything else falls back to text

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from connector.db import migrate
-from connector.diff import ALL_FIELDS, column
+from connector.products.diff import ALL_FIELDS, column
 
 VALUE_COLUMNS = [column(f) for f in ALL_FIELDS]
 

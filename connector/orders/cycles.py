@@ -16,16 +16,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from connector import orders_ledger as ledger
 from connector.alephee.client import AlephClient
 from connector.alephee.models import IntegrateMark, OrderHead
 from connector.config import Config
 from connector.db import atomic
 from connector.errors import SkipError
 from connector.intake.crashpoints import crashpoint
-from connector.order_mapping import OrderMapping, load_order_mapping
-from connector.order_rows import cancellation_rows, own_order_id
-from connector.orders_out import OrderBatch, publish_batch
+from connector.orders import ledger as ledger
+from connector.orders.mapping import OrderMapping, load_order_mapping
+from connector.orders.rows import cancellation_rows, own_order_id
+from connector.orders.write import OrderBatch, publish_batch
 from connector.runlog import RunSummary
 from connector.slots import iso, parse_iso
 

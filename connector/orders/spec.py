@@ -1,6 +1,6 @@
 """The TOML schema of the orders mapping: pydantic models that check a file key by key.
 
-``connector.order_mapping`` documents every key, loads the file and compiles these specs into
+``connector.orders.mapping`` documents every key, loads the file and compiles these specs into
 the plain ``OrderMapping`` the row builder uses.
 """
 
@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connector.order_paths import FieldPath, Template
+from connector.orders.paths import FieldPath, Template
 
 Format = Literal["text", "date", "decimal", "integer"]
 DEFAULT_DATE_FORMAT = "%Y-%m-%d %H:%M"

@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from connector.order_paths import FieldPath, child
+from connector.orders.paths import FieldPath, child
 
 # Raw marketplace payload: its content is the marketplace's, so anything under it is accepted.
 _FREE_FORM = {"externaljson"}

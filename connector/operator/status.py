@@ -1,6 +1,7 @@
 """``connector status``: what is queued, deferred, failed; the last runs; Alephee's health.
 
-``collect`` builds the report (``--json`` prints it; the shape is ``connector.status_model``,
+``collect`` builds the report (``--json`` prints it; the shape is
+``connector.operator.status_model``,
 documented in docs/status-schema.json); ``render`` draws it as rich tables for a person.
 Reading the state database is safe while a connector runs (SQLite WAL: readers never block).
 """
@@ -15,12 +16,11 @@ from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.table import Table
 
-from connector import catalog, orders_ledger, pending, runlog, snapshot
+from connector import runlog
 from connector.config import Config
 from connector.intake import Ledger
 from connector.intake.scan import is_ignored
-from connector.slots import iso
-from connector.status_model import (
+from connector.operator.status_model import (
     SCHEMA_VERSION,
     Accepted,
     Alephee,
@@ -35,6 +35,9 @@ from connector.status_model import (
     Upcoming,
     run_counts,
 )
+from connector.orders import ledger as orders_ledger
+from connector.products import catalog, pending, snapshot
+from connector.slots import iso
 
 MAX_FAILED = 20
 MAX_UPCOMING = 10
@@ -57,7 +60,7 @@ def instance_running(config: Config) -> bool:
 def collect(
     config: Config, now: datetime | None = None, *, days: float = 7.0, runs: int = 10
 ) -> dict[str, Any]:
-    """The status report as plain JSON-ready data (see connector.status_model)."""
+    """The status report as plain JSON-ready data (see connector.operator.status_model)."""
     from connector.runner import open_state
 
     now = now or datetime.now(UTC)
