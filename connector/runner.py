@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from types import FrameType
 
 from filelock import FileLock, Timeout
 
-from connector import db, runlog
+from connector import clock, db, runlog
 from connector.alephee.client import AlephClient
+from connector.clock import Clock
 from connector.config import Config
 from connector.dryrun.preview import Plan, preview
 from connector.errors import InstanceRunning, StopError
@@ -36,11 +36,7 @@ from connector.runlog import RunSummary
 from connector.slots import iso
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+utcnow = clock.now  # kept for callers of the old name
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,6 +36,48 @@ def debug_logging(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     for record in caplog.records:
         text = record.getMessage()
         assert CANARY_KEY not in text, f"API key leaked into a log record: {record.name}"
+
+
+# Test modules whose outcome depends on the time of day or the date: CI runs them again with the
+# clock moved into the night slot and a year ahead (faketime in .ci/run).
+CLOCK_MODULES = {
+    "test_slots",
+    "test_sync",
+    "test_operator_status",
+    "test_operator_dryrun",
+    "test_orders_cycle",
+    "test_cli_commands",
+    "test_sandbox_orders",
+}
+LOG_DIR = Path(__file__).resolve().parent.parent / "test-logs"
+TAIL = 15
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in CLOCK_MODULES:
+            item.add_marker(pytest.mark.clock)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failure shows its assertion, then the last log lines; the whole log goes to a file."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if not report.failed:
+        return
+    logs = [(title, text) for title, text in report.sections if title.startswith("Captured log")]
+    if not logs:
+        return
+    LOG_DIR.mkdir(exist_ok=True)
+    name = re.sub(r"[^\w.-]+", "_", item.nodeid)[-150:]
+    path = LOG_DIR / f"{name}-{report.when}.log"
+    text = "\n".join(f"== {title}\n{body}" for title, body in logs)
+    path.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    kept = [(t, b) for t, b in report.sections if not t.startswith("Captured log")]
+    summary = f"{len(lines)} lines in {path}; the last {TAIL}:\n" + "\n".join(lines[-TAIL:])
+    report.sections = [*kept, ("Captured log (tail)", summary)]
 
 
 def write_config(folder: Path, base_url: str, *, key: str = CANARY_KEY, extra: str = "") -> Path:

@@ -8,11 +8,13 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from connector.clock import TEST_NOW
 from connector.config import Config, load_config
 from connector.operator.scaffold import init_workspace
 from connector.sandbox import Sandbox
@@ -79,8 +81,11 @@ def drop(config: Config, name: str, content: bytes, mtime: float | None = None) 
     return path
 
 
-def clean_env() -> dict[str, str]:
+def clean_env(now: datetime | None = None) -> dict[str, str]:
+    """The environment of a connector child process; ``now`` starts its clock at that instant."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALEPHEE_")}
+    if now is not None:
+        env[TEST_NOW] = now.isoformat()
     env.pop("CONNECTOR_CRASH_AT", None)
     env["PYTHONPATH"] = str(ROOT)
     env["COLUMNS"] = "120"
@@ -88,7 +93,11 @@ def clean_env() -> dict[str, str]:
 
 
 def run_connector(
-    config: Config, *args: str, prefix: tuple[str, ...] = (), timeout: float = 120
+    config: Config,
+    *args: str,
+    prefix: tuple[str, ...] = (),
+    timeout: float = 120,
+    now: datetime | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``python -m connector --config ... ARGS`` in a real process, from another folder."""
     return subprocess.run(
@@ -97,7 +106,7 @@ def run_connector(
         text=True,
         encoding="utf-8",
         timeout=timeout,
-        env=clean_env(),
+        env=clean_env(now),
         cwd=str(config.source.parent.parent),
     )
 

@@ -9,15 +9,19 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from connector.cli import main
+from connector.clock import TEST_NOW
 from connector.config import load_config
 from tests.workspace_support import ROOT
 
 
-def cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, timeout: float = 180, now: str = "") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALEPHEE_")}
     env["PYTHONPATH"] = str(ROOT)
+    if now:
+        env[TEST_NOW] = now
     return subprocess.run(
         [sys.executable, "-m", "connector", *args],
         capture_output=True,
@@ -27,17 +31,29 @@ def cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_demo_runs_the_whole_loop_and_exits_0(tmp_path: Path) -> None:
-    proc = cli("demo", "--workdir", str(tmp_path / "demo"))
+DAY = "2026-11-23T15:00:00Z"  # 12:00 in Buenos Aires: price-only changes wait for the night
+NIGHT = "2027-06-10T04:30:00Z"  # 01:30 in Buenos Aires: inside the night slot, a year on
+
+
+@pytest.mark.parametrize("moment", [DAY, NIGHT], ids=["day", "night"])
+def test_demo_runs_the_whole_loop_and_exits_0(tmp_path: Path, moment: str) -> None:
+    proc = cli("demo", "--workdir", str(tmp_path / "demo"), now=moment)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     out = proc.stdout
-    assert "sent 198 (accepted 198" in out
+    assert "sent 198 (" in out
     assert "orders written 26" in out and "cancellations 2" in out
     outbox = tmp_path / "demo" / "outbox"
     assert len(list(outbox.glob("orders-*.csv"))) == 1
     assert len(list(outbox.glob("cancellations-*.csv"))) == 2
     assert list((tmp_path / "demo" / "inbox").iterdir()) == []
+    last = out.strip().splitlines()[-1]
+    if moment == DAY:
+        assert "deferred 198" in out
+        assert last.startswith("Done. 198 price changes wait for the night slot (00:00-06:00")
+    else:
+        assert "deferred 0" in out
+        assert last.startswith("Done. Price changes were sent at once: the demo ran inside")
 
 
 def test_init_writes_a_config_that_only_needs_the_account(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -37,7 +37,7 @@ def test_a_correct_set_up_is_all_good_and_exits_0(tmp_path: Path) -> None:
         config = setup(tmp_path / "site", sb)
         drop(config, "stock-20261123.csv", export([*catalog_rows(8), ("", "3", "5,00")]))
         done = run_connector(config, "check")
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
     out = done.stdout
     assert problems(out) == []
     assert out.rstrip().endswith("All good.")
@@ -63,7 +63,7 @@ def test_wrong_key_missing_column_and_unwritable_outbox_are_each_named(tmp_path:
             done = run_connector(config, "check", prefix=prefix)
         finally:
             config.folders.outbox.chmod(0o755)
-    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.returncode == 2, (done.stdout + done.stderr)[-2000:]
     found = problems(done.stdout)
     assert len(found) == 3, done.stdout
     assert any("outbox" in line and "not writable" in line for line in found)

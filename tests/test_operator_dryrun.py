@@ -144,7 +144,7 @@ def test_dry_run_from_the_command_line(tmp_path: Path) -> None:
         config = setup(tmp_path / "site", sb, extra="[orders]\nenabled = false\n")
         drop(config, "stock-20261123.csv", export([*catalog_rows(30), ("9990001", "1", "9,00")]))
         done = run_connector(config, "once", "--dry-run")
-        assert done.returncode == 1, done.stdout + done.stderr
+        assert done.returncode == 1, (done.stdout + done.stderr)[-2000:]
         out = done.stdout
         assert out.startswith("Dry run: nothing is sent to Alephee")
         assert "stock-20261123.csv: 31 rows: 30 stock changes" in out
@@ -156,6 +156,6 @@ def test_dry_run_from_the_command_line(tmp_path: Path) -> None:
 
         sb.reset_requests()
         real = run_connector(config, "once")
-        assert real.returncode == 1, real.stdout + real.stderr
+        assert real.returncode == 1, (real.stdout + real.stderr)[-2000:]
         assert len(posted(sb)) == int(found[1])  # prices go now only inside the night slot
         assert list(config.folders.inbox.iterdir()) == []

@@ -104,9 +104,9 @@ def test_sigkill_between_steps_never_duplicates(tmp_path: Path, point: str) -> N
         sb.add_orders(make_orders(40))
         config = workspace(tmp_path, sb)
         crashed = run_cli(config, "once", "--cycles-now", crash_at=point)
-        assert crashed.returncode in (-9, 137), crashed.stderr
+        assert crashed.returncode in (-9, 137), crashed.stderr[-2000:]
         again = run_cli(config, "once", "--cycles-now")
-        assert again.returncode == 0, again.stderr
+        assert again.returncode == 0, again.stderr[-2000:]
         rows = outbox_rows(config, "orders")
         per_order = Counter(row["Pedido"] for row in rows)
         assert len(per_order) == 40

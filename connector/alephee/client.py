@@ -14,11 +14,12 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 
+from connector import clock
 from connector.alephee.models import (
     Account,
     ActionResult,
@@ -267,7 +268,7 @@ class AlephClient:
                     f"{name}: Alephee sent a reply that is not JSON", status=status
                 ) from None
             if status < 300:
-                self.stats.last_success = datetime.now(UTC)
+                self.stats.last_success = clock.now()
             return data
         message = _message(response)
         if status == 429:

@@ -1,4 +1,9 @@
-"""File intake: discovery, readiness, the file ledger, archive/failed moves and the watcher."""
+"""File intake: discovery, readiness, the file ledger, archive/failed moves and the watcher.
+
+May import: the shared ground only (``connector.config``, ``errors``, ``db``, ``fsutil``,
+``redact``). It knows nothing of what a file holds: the runner hands each claimed file to a
+stage (products, order status, documents) through a callback.
+"""
 
 from connector.intake.core import Claim, Handler, Intake, Outcome
 from connector.intake.crashpoints import crashpoint

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from connector import clock
 from connector.db import atomic, migrate
 
 CHUNK = 1 << 20
@@ -201,7 +202,7 @@ class Ledger:
 
     def recent(self, days: float, *, now: datetime | None = None) -> list[LedgerEntry]:
         """Rows claimed in the last ``days`` days, newest first (for ``connector status``)."""
-        since = (now or datetime.now(UTC)) - timedelta(days=days)
+        since = (now or clock.now()) - timedelta(days=days)
         rows = self.conn.execute(
             "SELECT * FROM intake_files WHERE claimed_at >= ? ORDER BY id DESC", (_iso(since),)
         ).fetchall()
@@ -209,7 +210,7 @@ class Ledger:
 
     def counts(self, *, days: float | None = None, now: datetime | None = None) -> dict[str, int]:
         """How many files per status (every status present, zero when none), plus ``unsettled``."""
-        since = _iso((now or datetime.now(UTC)) - timedelta(days=days)) if days else ""
+        since = _iso((now or clock.now()) - timedelta(days=days)) if days else ""
         result = dict.fromkeys(STATUSES, 0)
         for row in self.conn.execute(
             "SELECT status, COUNT(*) AS n FROM intake_files WHERE claimed_at >= ? GROUP BY status",

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from connector.config import load_config
+from connector.config import Config, load_config
 from connector.logs import setup_logging
 from connector.operator.scaffold import init_workspace, template_text
 from connector.operator.status import collect, render
@@ -150,12 +150,23 @@ def _demo(root: Path, say: Say) -> int:
         _show_orders(config.folders.outbox, say)
         say("4) connector status:")
         render(collect(config), config)
-        say(
-            f"Done. Price changes wait for the night slot ({config.schedule.night_start:%H:%M} "
-            f"{config.schedule.timezone})."
-        )
+        say(_price_slot_line(config, summary.deferred))
         failed = [c for c in (code, code2, code3) if c not in (0, 1)]
         return failed[0] if failed else 0
+
+
+def _price_slot_line(config: Config, deferred: int) -> str:
+    """What happened to the first export's price changes, said for the time the demo ran."""
+    night = (
+        f"{config.schedule.night_start:%H:%M}-{config.schedule.night_end:%H:%M} "
+        f"{config.schedule.timezone}"
+    )
+    if deferred:
+        return (
+            f"Done. {deferred} price changes wait for the night slot ({night}); "
+            "'connector status' shows when they go."
+        )
+    return f"Done. Price changes were sent at once: the demo ran inside the night slot ({night})."
 
 
 def _demo_config(url: str) -> str:

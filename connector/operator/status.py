@@ -9,14 +9,14 @@ Reading the state database is safe while a connector runs (SQLite WAL: readers n
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from filelock import FileLock, Timeout
 from rich.console import Console
 from rich.table import Table
 
-from connector import runlog
+from connector import clock, runlog
 from connector.config import Config
 from connector.intake import Ledger
 from connector.intake.scan import is_ignored
@@ -63,7 +63,7 @@ def collect(
     """The status report as plain JSON-ready data (see connector.operator.status_model)."""
     from connector.runner import open_state
 
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     running = instance_running(config)
     conn = open_state(config)
     try:

@@ -7,6 +7,9 @@ writes ``Export.rejects`` with ``connector.products.rejects.write_rejects``. Exp
 the whole file raise ``BadInputFile`` (the file goes to failed/); problems with single rows
 become rejects and the rest of the file goes on. An empty or header-only file is an Export
 with no rows: never "set everything to 0".
+
+Owns the product mapping (``mapping``) and the Alephee rules for a row (``validate``).
+May import: the shared ground only.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@
 
 ``serve`` runs one in the foreground (``connector sandbox``); ``SandboxControl`` drives one that
 runs in another process through its ``/_sandbox/`` control API.
+
+May import: the shared ground only (``connector.errors``, ``connector.clock``). It is a tool
+beside the data path, used by the tests, ``connector sandbox`` and ``connector demo``.
 """
 
 from connector.sandbox.app import Sandbox, serve

@@ -6,11 +6,11 @@ so a test can flip it when the vendor confirms otherwise.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from connector import clock as connector_clock
 from connector.errors import ConfigError
 
 Clock = Callable[[], float]
@@ -76,7 +76,7 @@ class SandboxOptions:
     rate_limits: dict[str, tuple[int, int]] = field(default_factory=dict)
     window_seconds: float = 60.0  # the "minute": tests shrink it to run fast
     gcra_second_grace: bool = False  # redis-cell only blocks when >= 1 s early [INF]
-    clock: Clock = time.time
+    clock: Clock = field(default=lambda: connector_clock.now().timestamp())  # follows TEST_NOW
     # Limits per request (413 on writes, 206 on reads).
     products_max_items: int = 100
     integrate_max_items: int = 100
