@@ -176,16 +176,16 @@ def cmd_once(args: argparse.Namespace) -> int:
         orders=not args.no_orders,
         force_cycles=args.cycles_now,
     )
+    code, summary = once(config, options)
     if options.dry_run:
-        from connector.dryrun.preview import dry_run
+        from connector.dryrun.report import would_line
 
-        code, summary = dry_run(config, options)
         say("Dry run: nothing is sent to Alephee and no inbox file is moved.")
         for line in options.plan:
             say(line)
+        say(would_line(summary, options.plan.sending))
     else:
-        code, summary = once(config, options)
-    say(("Dry run: " if options.dry_run else "") + summary.line())
+        say(summary.line())
     for note in summary.notes:
         say(f"  ! {note}")
     return code

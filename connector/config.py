@@ -135,6 +135,9 @@ class Config(Section):
     orders: OrderSettings = OrderSettings()
     outbox: OutboxSettings = OutboxSettings()
     source: Path = Path(CONFIG_NAME)
+    # Keys whose value came from an ALEPHEE_* variable, by key: "env" alone, or "env+file" when
+    # the file had a value too (the variable wins). Set by load_config, shown by check.
+    from_env: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @property
     def db_path(self) -> Path:
@@ -161,6 +164,9 @@ def find_config(explicit: Path | None) -> Path:
     return Path.cwd() / CONFIG_NAME
 
 
+ENV_NAMES = {name: f"ALEPHEE_{name.upper()}" for name in AlephEnv.model_fields}
+
+
 def load_config(path: Path | None = None) -> Config:
     """Read, overlay the environment, validate. Raises ConfigError with one line per problem."""
     path = find_config(path).absolute()
@@ -168,13 +174,17 @@ def load_config(path: Path | None = None) -> Config:
     alephee = raw.setdefault("alephee", {})
     if not isinstance(alephee, dict):
         raise ConfigError(["[alephee] must be a table"], source=str(path))
+    from_env = {}
     for key, value in AlephEnv().model_dump(exclude_none=True).items():
+        from_env[key] = "env+file" if key in alephee else "env"
         alephee[key] = value
     register_secret(str(alephee.get("api_key") or ""))
     try:
-        config = Config.model_validate({**raw, "source": path})
+        config = Config.model_validate({**raw, "source": path, "from_env": from_env})
     except ValidationError as exc:
-        raise ConfigError(_problems(exc), source=str(path)) from None
+        problems = _problems(exc, from_env, path.name)
+        every_one_from_env = all(line.startswith("ALEPHEE_") for line in problems)
+        raise ConfigError(problems, source="" if every_one_from_env else str(path)) from None
     return _resolve_paths(config, path.parent)
 
 
@@ -194,17 +204,29 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError([f"cannot be read ({exc})"], source=str(path)) from None
 
 
-def _problems(exc: ValidationError) -> list[str]:
+def _problems(exc: ValidationError, from_env: dict[str, str], file: str) -> list[str]:
     lines = []
     for error in exc.errors(include_url=False, include_input=False):
-        key = ".".join(str(part) for part in error["loc"]) or "(file)"
+        loc = [str(part) for part in error["loc"]]
+        key = ".".join(loc) or "(file)"
         message = error["msg"]
         if error["type"] == "extra_forbidden":
             message = "unknown key: remove it or check its spelling (see docs/configuration.md)"
         elif error["type"] == "missing":
             message = "is required: add it to the file (or set its ALEPHEE_* variable)"
-        lines.append(f"{key}: {message}")
+        lines.append(_where(loc, from_env, file, key) + message)
     return lines
+
+
+def _where(loc: list[str], from_env: dict[str, str], file: str, key: str) -> str:
+    """Name the place the operator must fix: the variable when the value came from it."""
+    name = loc[1] if len(loc) == 2 and loc[0] == "alephee" else ""
+    if name in from_env:
+        also = f"; it overrides {key} in {file}" if from_env[name] == "env+file" else ""
+        return f"{ENV_NAMES[name]} (environment variable{also}): "
+    if name in ENV_NAMES:
+        return f"{key} (in {file}; {ENV_NAMES[name]} is not set in this environment): "
+    return f"{key}: "
 
 
 def _resolve_paths(config: Config, base: Path) -> Config:

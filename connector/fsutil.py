@@ -2,6 +2,10 @@
 
 Excel holds open files locked and accountants keep old outbox files, so a published name is
 never reused: ``publish`` writes ``.name.tmp``, fsyncs, then links it to a fresh final name.
+
+Every change the connector makes to a folder goes through here (publish, move, rename,
+remove), so a dry run can rehearse a whole pass: inside ``rehearsal(scratch)`` published files
+land in a scratch folder and moves, renames and removals are only recorded.
 """
 
 from __future__ import annotations
@@ -9,13 +13,59 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 TMP_PREFIX = "."
 TMP_SUFFIX = ".tmp"
+
+
+@dataclass
+class Rehearsal:
+    """What a rehearsed pass would have done to the folders, in order."""
+
+    scratch: Path
+    effects: list[str] = field(default_factory=list)
+
+    def stand_in(self, folder: Path) -> Path:
+        """Where a file meant for ``folder`` is written instead (the folder's own name kept)."""
+        return self.scratch / (folder.name or "root")
+
+
+_rehearsing: ContextVar[Rehearsal | None] = ContextVar("rehearsing", default=None)
+
+
+@contextlib.contextmanager
+def rehearsal(scratch: Path) -> Iterator[Rehearsal]:
+    """Publish into ``scratch`` and only record moves, renames and removals, until the end."""
+    current = Rehearsal(scratch)
+    token = _rehearsing.set(current)
+    try:
+        yield current
+    finally:
+        _rehearsing.reset(token)
+
+
+def remove(path: Path) -> None:
+    """Delete a file (one whose identical copy is safe elsewhere)."""
+    rehearsing = _rehearsing.get()
+    if rehearsing is not None:
+        rehearsing.effects.append(f"remove {path}")
+        return
+    path.unlink()
+
+
+def rename(path: Path, new: Path) -> Path:
+    rehearsing = _rehearsing.get()
+    if rehearsing is not None:
+        rehearsing.effects.append(f"rename {path} to {new.name}")
+        return new
+    path.rename(new)
+    return new
 
 
 def unique_path(folder: Path, name: str) -> Path:
@@ -43,6 +93,10 @@ def timestamped_name(prefix: str, suffix: str, when: datetime) -> str:
 
 def publish(folder: Path, name: str, write: Callable[[BinaryIO], None]) -> Path:
     """Write through ``write`` to a temp file, fsync, then give it a fresh final name."""
+    rehearsing = _rehearsing.get()
+    if rehearsing is not None:
+        rehearsing.effects.append(f"write {folder / name}")
+        folder = rehearsing.stand_in(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / f"{TMP_PREFIX}{name}.{os.getpid()}{TMP_SUFFIX}"
     try:
@@ -77,8 +131,12 @@ def _link_unique(tmp: Path, folder: Path, name: str) -> Path:
 
 def move_unique(src: Path, folder: Path, name: str | None = None) -> Path:
     """Move ``src`` into ``folder`` under a name that does not overwrite anything."""
-    folder.mkdir(parents=True, exist_ok=True)
     target = unique_path(folder, name or src.name)
+    rehearsing = _rehearsing.get()
+    if rehearsing is not None:
+        rehearsing.effects.append(f"move {src} to {target}")
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
     try:
         os.link(src, target)
         src.unlink()
@@ -101,7 +159,9 @@ def fsync_dir(folder: Path) -> None:
 
 def clean_stale_temps(folder: Path) -> list[Path]:
     """Remove temp files a crashed run left behind (they were never published)."""
-    removed = []
+    removed: list[Path] = []
+    if _rehearsing.get() is not None:
+        return removed
     if folder.is_dir():
         for path in folder.glob(f"{TMP_PREFIX}*{TMP_SUFFIX}"):
             with contextlib.suppress(OSError):

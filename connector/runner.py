@@ -2,6 +2,9 @@
 
 A pass: lock -> recover interrupted work -> ready inbox files -> (catalog when needed) ->
 each file through the pipeline -> send due changes -> order cycles that are due -> summary.
+
+A dry run (``once --dry-run``) is the same pass, rehearsed: ``connector.dryrun.rehearse`` rolls
+the state back and records file effects, and a ``RecordingClient`` records what would be sent.
 """
 
 from __future__ import annotations
@@ -22,16 +25,17 @@ from connector import clock, db, runlog
 from connector.alephee.client import AlephClient
 from connector.clock import Clock
 from connector.config import Config
-from connector.dryrun.preview import Plan, preview
+from connector.dryrun.plan import Plan, rehearse
+from connector.dryrun.recorder import RecordingClient
 from connector.errors import InstanceRunning, StopError
-from connector.intake import Candidate, Claim, Intake, Outcome, Watcher
+from connector.intake import Claim, Intake, Outcome, Watcher
 from connector.orders import ledger as orders_ledger
 from connector.orders.cycles import run_due_cycles
 from connector.products import catalog, pending, snapshot
 from connector.products.files import process_file
 from connector.products.sync import send_due
 from connector.progress import Progress
-from connector.readers.mapping import ProductMapping, load_mappings
+from connector.readers.mapping import load_mappings
 from connector.runlog import RunSummary
 from connector.slots import iso
 
@@ -48,7 +52,7 @@ class Options:
     sleep: Callable[[float], None] = time.sleep
     now: Clock = utcnow
     progress: bool = True
-    plan: Plan = field(default_factory=Plan)  # what a dry run found (connector.dryrun.preview)
+    plan: Plan = field(default_factory=Plan)  # what a dry run found (connector.dryrun)
 
 
 @contextmanager
@@ -80,13 +84,27 @@ def once(config: Config, options: Options | None = None) -> tuple[int, RunSummar
     options = options or Options()
     with instance_lock(config):
         conn = open_state(config)
-        client = AlephClient(config.alephee, config.retry, sleep=options.sleep)
+        kind = RecordingClient if options.dry_run else AlephClient
+        client = kind(config.alephee, config.retry, sleep=options.sleep)
         try:
             intake = Intake(config, conn, sleep=options.sleep)
-            return _pass_with_summary(config, conn, client, intake, options, mode="once")
+            if not isinstance(client, RecordingClient):
+                return _pass_with_summary(config, conn, client, intake, options, mode="once")
+            with rehearse(conn, options.plan, client):
+                code, summary = _pass_with_summary(config, conn, client, intake, options, "once")
         finally:
             client.close()
             conn.close()
+    if code in (0, 1):  # stopped (config, lock, Alephee): the reason is in the summary
+        options.plan.conclude(config, summary, options.now(), orders=_orders_on(config, options))
+    return code, summary
+
+
+def dry_run(config: Config, options: Options | None = None) -> tuple[int, RunSummary]:
+    """``once --dry-run``: the pass rehearsed; ``options.plan`` says what would happen."""
+    options = options or Options()
+    options.dry_run = True
+    return once(config, options)
 
 
 def _pass_with_summary(
@@ -116,7 +134,7 @@ def _pass_with_summary(
         if summary.calls:
             _remember_health(conn, client, code)
     worth_recording = mode == "once" or code != 0 or summary.calls or summary.files
-    if not options.dry_run and worth_recording:
+    if worth_recording:  # a dry run's record is rolled back with the rest of it
         runlog.record(conn, mode, iso(started), iso(options.now()), code, summary, message)
     return code, summary
 
@@ -138,8 +156,7 @@ def one_pass(
     *,
     wait: bool,
 ) -> None:
-    if not options.dry_run:
-        intake.recover()
+    intake.recover()
     ready = intake.ready(wait=wait)
     now = options.now()
     if ready or options.refresh_catalog:
@@ -154,37 +171,33 @@ def one_pass(
         )
         return Outcome(status="done", detail="", counts=result.counts)
 
+    plan = options.plan
     with Progress(len(ready), "files", enabled=options.progress) as bar:
         for candidate in ready:
-            if options.dry_run:
-                outcome = preview_file(config, conn, mappings, candidate, options)
-            else:
-                outcome = intake.process(candidate, handler)
+            plan.file_started(conn)
+            outcome = intake.process(candidate, handler)
+            plan.file_done(
+                candidate.path.name,
+                outcome.status,
+                outcome.detail,
+                outcome.counts,
+                conn=conn,
+                config=config,
+                now=options.now(),
+            )
             _count_file(summary, outcome)
             bar.advance()
-    if not options.dry_run:
-        _send(config, conn, client, summary, options)
-    if options.orders and config.orders.enabled:
-        run_due_cycles(
-            config,
-            conn,
-            client,
-            summary,
-            now=options.now(),
-            force=options.force_cycles,
-            dry_run=options.dry_run,
+    plan.before_send(conn)
+    _send(config, conn, client, summary, options)
+    if _orders_on(config, options):
+        cycle = run_due_cycles(
+            config, conn, client, summary, now=options.now(), force=options.force_cycles
         )
+        plan.cycles(cycle is not None)
 
 
-def preview_file(
-    config: Config,
-    conn: sqlite3.Connection,
-    mappings: list[ProductMapping],
-    candidate: Candidate,
-    options: Options,
-) -> Outcome:
-    """Dry run: read and diff a file without claiming, moving or queueing anything."""
-    return preview(config, conn, mappings, candidate, options.plan, options.now())
+def _orders_on(config: Config, options: Options) -> bool:
+    return options.orders and config.orders.enabled
 
 
 def _count_file(summary: RunSummary, outcome: Outcome) -> None:

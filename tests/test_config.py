@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,59 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
     assert "other-key-123" not in repr(config)
 
 
+def connector_cli(path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("ALEPHEE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "connector", "--config", str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**environ, **env},
+    )
+
+
+def test_a_bad_environment_value_names_the_variable_not_the_file(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "http://127.0.0.1:9")
+    done = connector_cli(path, "status", ALEPHEE_ACCOUNT_ID="12a", ALEPHEE_PRICE_LIST_ID="0")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0] == "Configuration problem:"  # not "in connector.toml": the file is fine
+    assert any(
+        line.startswith("  - ALEPHEE_ACCOUNT_ID (environment variable; it overrides ")
+        and "alephee.account_id in connector.toml" in line
+        for line in lines
+    ), done.stderr
+    assert any(
+        line.startswith("  - ALEPHEE_PRICE_LIST_ID (environment variable): ") for line in lines
+    )
+
+
+def test_a_value_missing_from_file_and_environment_names_both(tmp_path: Path) -> None:
+    path = tmp_path / "connector.toml"
+    path.write_text("[alephee]\naccount_id = 0\n", encoding="utf-8")
+    done = connector_cli(path, "status")
+    assert done.returncode == 2
+    assert f"Configuration problem in {path}:" in done.stderr
+    assert (
+        "alephee.account_id (in connector.toml; ALEPHEE_ACCOUNT_ID is not set in this "
+        "environment): Input should be greater than 0" in done.stderr
+    )
+
+
+def test_check_says_which_value_wins_when_both_are_set(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "http://127.0.0.1:9")
+    done = connector_cli(path, "check", ALEPHEE_ACCOUNT_ID="1001", ALEPHEE_PRICE_LIST_ID="3")
+    out = done.stdout
+    assert (
+        "NOTE     ALEPHEE_ACCOUNT_ID is set in the environment: it is used, and "
+        "alephee.account_id in connector.toml is ignored" in out
+    ), out
+    assert (
+        "NOTE     alephee.price_list_id comes from the environment variable ALEPHEE_PRICE_LIST_ID"
+        in out
+    )
+
+
 BROKEN = """
 [alephee]
 base_url = "not a url"
@@ -52,7 +106,10 @@ def test_broken_config_lists_every_problem(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     text = "\n".join(caught.value.problems)
-    assert "alephee.account_id: is required" in text
+    assert (
+        "alephee.account_id (in connector.toml; ALEPHEE_ACCOUNT_ID is not set in this "
+        "environment): is required" in text
+    )
     assert "alephee.base_url" in text
     assert "alephee.colour: unknown key" in text
     assert "retry.max_attempts" in text

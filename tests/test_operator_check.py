@@ -35,7 +35,7 @@ def test_a_correct_set_up_is_all_good_and_exits_0(tmp_path: Path) -> None:
     with fast_sandbox() as sb:
         sb.load_catalog(make_catalog(20))
         config = setup(tmp_path / "site", sb)
-        drop(config, "stock-20261123.csv", export([*catalog_rows(8), ("", "3", "5,00")]))
+        drop(config, "stock-20261123.csv", export(catalog_rows(8)))
         done = run_connector(config, "check")
     assert done.returncode == 0, (done.stdout + done.stderr)[-2000:]
     out = done.stdout
@@ -45,10 +45,24 @@ def test_a_correct_set_up_is_all_good_and_exits_0(tmp_path: Path) -> None:
     assert "OK       folder outbox" in out and "is writable" in out
     # the first rows as the connector understands them: SKU with its zeros, stock, price
     assert "line 3: SKU 0000001, stock 11, price with taxes 1001.25" in out
-    assert "line 11: REJECTED: SKU is empty" in out  # row errors are shown, not set-up problems
     assert CANARY_KEY not in out + done.stderr
     assert list(config.folders.inbox.iterdir()), "check must not move inbox files"
     assert [r for r in sb.requests if r.method != "GET"] == []
+
+
+def test_rejected_rows_are_a_warning_that_says_where_the_report_goes(tmp_path: Path) -> None:
+    with fast_sandbox() as sb:
+        sb.load_catalog(make_catalog(20))
+        config = setup(tmp_path / "site", sb)
+        drop(config, "stock-20261123.csv", export([*catalog_rows(7), ("", "3", "5,00")] * 2))
+        done = run_connector(config, "check")
+    assert done.returncode == 1, (done.stdout + done.stderr)[-2000:]
+    out = done.stdout
+    assert problems(out) == [] and "All good." not in out
+    assert "line 10: REJECTED: SKU is empty" in out  # row errors are shown, not set-up problems
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith("The set-up is right, but 1 file(s) have rejected rows")
+    assert "(stock-20261123.csv)" in last and str(config.folders.outbox) in last
 
 
 def test_wrong_key_missing_column_and_unwritable_outbox_are_each_named(tmp_path: Path) -> None:
@@ -174,7 +188,7 @@ def test_an_xlsx_sample_shows_sheets_and_rows(tmp_path: Path) -> None:
         book.save(path)
         code, lines = collect(config.source, path)
     text = "\n".join(lines)
-    assert code == 0, text
+    assert code == 1, text  # the set-up is right; a row would be rejected
     assert "depositos.xlsx: read with mapping warehouses.toml: 1 good rows, 1 rejected" in text
     assert "sheet 'Central' row 2: SKU 0000001, stock 7, price 10.5" in text
     assert "sheet 'Central' row 3: REJECTED: price '0' must be greater than 0" in text

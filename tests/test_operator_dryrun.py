@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import csv
 import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connector.alephee.client import AlephClient
 from connector.config import Config
-from connector.dryrun.preview import dry_run
+from connector.dryrun.recorder import RecordingClient
 from connector.operator.status import collect
-from connector.runner import Options, once
+from connector.runner import Options, dry_run, once
 from connector.sandbox import Sandbox
 from connector.sandbox.fixtures import make_catalog, make_orders
 from tests.operator_support import catalog_rows, drop, export, money, run_connector, setup
@@ -159,3 +165,90 @@ def test_dry_run_from_the_command_line(tmp_path: Path) -> None:
         assert real.returncode == 1, (real.stdout + real.stderr)[-2000:]
         assert len(posted(sb)) == int(found[1])  # prices go now only inside the night slot
         assert list(config.folders.inbox.iterdir()) == []
+
+
+# -- the dry run is the real pass, rehearsed ----------------------------------------------------
+
+
+def state_dump(config: Config) -> list[str]:
+    conn = sqlite3.connect(config.db_path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def test_the_rehearsal_records_every_effect_and_changes_no_state(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with fast_sandbox() as sb:
+        sb.load_catalog(make_catalog(10))
+        sb.add_orders(make_orders(2))
+        config = setup(tmp_path, sb)
+        assert once(config, Options(progress=False, now=lambda: NOON))[0] == 0  # state exists
+        drop(config, "stock-2.csv", export([*catalog_rows(10, bump=3), ("0000004", "-1", "1,00")]))
+        sb.add_orders(make_orders(3, start_id=900))
+        before, files = state_dump(config), inbox_and_archive(config)
+        sb.reset_requests()
+        options = Options(progress=False, now=lambda: NOON + timedelta(hours=1), force_cycles=True)
+        code, _ = dry_run(config, options)
+
+        assert code == 1 and writes(sb) == []
+        assert state_dump(config) == before and inbox_and_archive(config) == files
+        plan = options.plan
+        assert any(e.startswith("move ") and "stock-2.csv" in e for e in plan.effects)
+        assert any(e.startswith("write ") and "rejects-" in e for e in plan.effects)
+        assert any(e.startswith("write ") and "orders-" in e for e in plan.effects)
+        endpoints = [w.endpoint for w in plan.writes]
+        assert "POST /v2/products" in endpoints and "PUT /v2/orders/integrate" in endpoints
+        marked = [i["OrderId"] for w in plan.writes if "integrate" in w.endpoint for i in w.items]
+        assert sorted(marked) == [900, 901, 902]
+        rehearsed = [r.getMessage() for r in caplog.records if "stock-2.csv" in r.getMessage()]
+        assert rehearsed and all(m.startswith("dry run: ") for m in rehearsed)
+
+
+def test_every_write_of_the_client_has_a_recorder() -> None:
+    reads = {"accounts", "price_lists", "iter_catalog", "orders_page", "count", "new_run", "close"}
+    public = {n for n, v in vars(AlephClient).items() if callable(v) and not n.startswith("_")}
+    recorded = {n for n in vars(RecordingClient) if not n.startswith("_")}
+    assert public - reads - recorded == set(), "a new Alephee write needs a dry-run recorder"
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    changes=st.lists(
+        st.tuples(st.integers(1, 12), st.integers(-2, 60), st.sampled_from([0.0, 0.5, 99.9])),
+        max_size=14,
+    ),
+    hour=st.integers(0, 23),
+)
+def test_a_dry_run_predicts_exactly_what_the_real_run_sends(
+    tmp_path_factory: pytest.TempPathFactory, changes: list[tuple[int, int, float]], hour: int
+) -> None:
+    moment = datetime(2026, 11, 23, hour, 7, tzinfo=UTC)
+    rows = {f"{i:07d}": (10 + i, 1000 + i * 1.25) for i in range(1, 13)}
+
+    def exported(values: dict[str, tuple[int, float]]) -> bytes:
+        return export([(s, str(q), money(p)) for s, (q, p) in values.items()])
+
+    with fast_sandbox() as sb:
+        sb.load_catalog(make_catalog(12))
+        config = setup(tmp_path_factory.mktemp("site"), sb, extra="[orders]\nenabled = false\n")
+        drop(config, "stock-1.csv", exported(rows), mtime=1_900_000_000)
+        assert once(config, Options(progress=False, now=lambda: moment))[0] == 0
+        for part, when in ((changes[::2], 1_900_000_100), (changes[1::2], 1_900_000_200)):
+            for n, stock, bump in part:  # two later exports, each changing a few products
+                sku = f"{n:07d}"
+                rows[sku] = (stock, rows[sku][1] + bump)
+            drop(config, f"stock-{when}.csv", exported(rows), mtime=when)
+        sb.reset_requests()
+        later = moment + timedelta(minutes=5)
+        options = Options(progress=False, now=lambda: later)
+        dry_code, dry = dry_run(config, options)
+        predicted = [
+            i for w in options.plan.writes if w.endpoint == "POST /v2/products" for i in w.items
+        ]
+        assert writes(sb) == []
+        real_code, real = once(config, Options(progress=False, now=lambda: later))
+        assert posted(sb) == predicted
+        assert (dry_code, dry.rejected, dry.queued) == (real_code, real.rejected, real.queued)

@@ -1,14 +1,13 @@
 """What a dry run would send, in words and as ``outbox/dry-run-<time>.csv``.
 
-``sending`` sums up the change queue as a real pass would find it (due now, or waiting for a
-later slot; one POST item per product); the ``describe_*`` functions say it in a line each; and
+``sending`` sums up what the rehearsed pass posted (one POST item per product) and what waits
+in the queue for a later slot; the ``describe_*`` functions say it in a line each; and
 ``write_plan`` lists every queued change with its values and when it would go, in the outbox
 locale (``;`` and decimal comma for es-AR and pt-BR), cells made spreadsheet-safe.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.config import Config
+from connector.dryrun.recorder import Write
 from connector.fsutil import publish, timestamped_name
 from connector.outbox.publish import write_csv
 from connector.outbox.typed import Cell, Number, Text
@@ -30,29 +30,29 @@ Row = dict[str, Any]
 
 @dataclass
 class Sending:
-    """What the queue would send now, and what waits for its slot."""
+    """What the rehearsed pass sent (recorded, not sent), and what waits for its slot."""
 
-    now: dict[str, int]  # changes per group (stock, price) due now
+    now: dict[str, int]  # changes per group (stock, price) in the recorded POSTs
     later: dict[str, int]  # changes per group waiting for a later slot
-    products_now: int  # one POST item per product, stock and price together
-    calls: int  # POST /v2/products calls at the configured batch size
+    products_now: int  # POST items: one per product, stock and price together
+    calls: int  # POST /v2/products calls the pass made
     next_at: str | None  # ISO UTC of the earliest deferred change
 
 
-def sending(queue: list[Row], moment: str, batch_size: int) -> Sending:
-    now = dict.fromkeys(GROUPS, 0)
+def sending(queue: list[Row], writes: list[Write], moment: str) -> Sending:
+    posts = [w for w in writes if w.endpoint == "POST /v2/products"]
+    items = [item for w in posts for item in w.items]
+    now = {
+        STOCK: sum(1 for i in items if "Stock" in i),
+        PRICE: sum(1 for i in items if "Price" in i),
+    }
     later = dict.fromkeys(GROUPS, 0)
-    products: set[str] = set()
     next_at: str | None = None
     for row in queue:
-        if row["due_at"] <= moment:
-            now[row["grp"]] += 1
-            products.add(row["sku"])
-        else:
+        if row["due_at"] > moment:
             later[row["grp"]] += 1
             next_at = min(next_at or row["due_at"], row["due_at"])
-    calls = math.ceil(len(products) / batch_size)
-    return Sending(now, later, len(products), calls, next_at)
+    return Sending(now, later, len(items), len(posts), next_at)
 
 
 def describe_sending(plan: Sending, config: Config, now: datetime) -> list[str]:
@@ -129,3 +129,18 @@ def _plan_row(row: Row, moment: str, config: Config, now: datetime) -> list[Cell
     cells += [Text(goes), Text(str(row["reason"])), Text(str(row["source"] or ""))]
     cells.append(Text(str(row["line"] or "")))
     return cells
+
+
+def would_line(summary: RunSummary, plan: Sending | None) -> str:
+    """The run summary of a dry run: every count says what *would* happen."""
+    products, calls = (plan.products_now, plan.calls) if plan else (0, 0)
+    return (
+        f"Dry run, nothing was sent, written or moved: files {summary.files} "
+        f"(would fail {summary.files_failed}, duplicates {summary.duplicates}), "
+        f"rows {summary.rows}, rejected {summary.rejected} "
+        f"(not in catalog {summary.not_in_catalog}), would queue {summary.queued} changes "
+        f"(deferred {summary.deferred}), would send {products} products in {calls} call(s), "
+        f"would write {summary.orders_written} orders and {summary.cancellations} "
+        f"cancellations; read calls {summary.calls}, 429s {summary.rate_limited}, "
+        f"{summary.seconds:.1f} s"
+    )

@@ -22,7 +22,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import BinaryIO
 
-from connector.fsutil import move_unique, publish, unique_path
+from connector.fsutil import move_unique, publish, remove, unique_path
 from connector.intake.crashpoints import crashpoint
 from connector.intake.ledger import Ledger, LedgerEntry, sha256_of
 from connector.intake.scan import MARKER_SUFFIXES
@@ -77,7 +77,7 @@ def _place_file(entry: LedgerEntry, target: Path) -> Path | None:
     source = entry.path
     if source.exists() and _same_content(source, entry):
         if target.exists() and _same_content(target, entry):
-            source.unlink()  # the move was cut in half: the copy at the target is whole
+            remove(source)  # the move was cut in half: the copy at the target is whole
             return target
         return move_unique(source, target.parent, target.name)
     if target.exists() and _same_content(target, entry):

@@ -3,8 +3,9 @@
 Checks, in order: the configuration; the mappings; the folders (exist, writable, state on a
 local disk); Alephee (key and account with GET /v2/accounts, the configured price list); and
 each inbox file (or the file given) read through its mapping, showing its first rows as the
-connector understands them. Exit 0 when all is fine, 2 otherwise. Rows an export would reject
-are shown but are not set-up problems: a real run reports them in the rejects report.
+connector understands them. Exit 0 when all is fine, 2 when the set-up needs fixing, and 1 when
+the set-up is right but a file has rows a run would reject (as ``once`` exits 1 for them): they
+are shown, and the last line says where a run would report them.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from connector.alephee.client import AlephClient
-from connector.config import Config, load_config
-from connector.errors import EXIT_CONFIG, EXIT_OK, ConfigError, ConnectorError
+from connector.config import ENV_NAMES, Config, load_config
+from connector.errors import EXIT_CONFIG, EXIT_OK, EXIT_REJECTS, ConfigError, ConnectorError
 from connector.intake.scan import is_ignored
 from connector.intake.watcher import choose_observer
 from connector.orders.mapping import load_order_mapping
@@ -44,6 +45,7 @@ class Findings:
     def __init__(self, say: Say) -> None:
         self.say = say
         self.problems = 0
+        self.rejected_files: list[str] = []  # files read fine but with rejected rows
 
     def ok(self, text: str) -> None:
         self.say(f"OK       {text}")
@@ -72,6 +74,7 @@ def run_check(
         say("Fix the configuration first, then run 'connector check' again.")
         return EXIT_CONFIG
     findings.ok(f"configuration {config.source}")
+    _say_env_overrides(config, findings)
     mappings = check_mappings(config, findings)
     check_folders(config, findings, mounts=mounts)
     check_alephee(config, findings)
@@ -80,8 +83,29 @@ def run_check(
     if findings.problems:
         say(f"{findings.problems} problem(s) to fix.")
         return EXIT_CONFIG
+    if findings.rejected_files:
+        say(
+            f"The set-up is right, but {len(findings.rejected_files)} file(s) have rejected rows "
+            f"({', '.join(findings.rejected_files)}): a run sends their good rows and lists the "
+            f"rejected ones in a rejects-<file>-<time> report in {config.folders.outbox} "
+            "(docs/rejects.md)."
+        )
+        return EXIT_REJECTS
     say("All good.")
     return EXIT_OK
+
+
+def _say_env_overrides(config: Config, findings: Findings) -> None:
+    """Which value is used when a setting comes from an ALEPHEE_* variable."""
+    for key, where in sorted(config.from_env.items()):
+        name = ENV_NAMES[key]
+        if where == "env+file":
+            findings.note(
+                f"{name} is set in the environment: it is used, and alephee.{key} in "
+                f"{config.source.name} is ignored"
+            )
+        else:
+            findings.note(f"alephee.{key} comes from the environment variable {name}")
 
 
 def check_mappings(config: Config, findings: Findings) -> list[ProductMapping]:
@@ -228,6 +252,8 @@ def check_file(path: Path, mappings: list[ProductMapping], findings: Findings) -
         f"{path.name}: read with mapping {mapping.source.name}: {len(export.table):,} good "
         f"rows, {len(export.rejects):,} rejected"
     )
+    if export.rejects:
+        findings.rejected_files.append(path.name)
     _show_rows(export, findings)
 
 

@@ -41,7 +41,6 @@ class Cycle:
     client: AlephClient
     mapping: OrderMapping
     now: datetime
-    dry_run: bool = False
     written: int = 0
     cancellations: int = 0
     waiting: int = 0
@@ -57,7 +56,6 @@ def run_due_cycles(
     *,
     now: datetime,
     force: bool = False,
-    dry_run: bool = False,
 ) -> Cycle | None:
     every = {
         NORMAL: timedelta(minutes=config.schedule.orders_every_minutes),
@@ -67,16 +65,14 @@ def run_due_cycles(
     if not due:
         return None
     mapping = load_order_mapping(config.folders.mappings / config.orders.mapping)
-    cycle = Cycle(config, conn, client, mapping, now, dry_run)
-    if not dry_run:
-        ledger.recover(conn, config.folders.outbox, iso(now))
+    cycle = Cycle(config, conn, client, mapping, now)
+    ledger.recover(conn, config.folders.outbox, iso(now))
     if NORMAL in due:
         normal_cycle(cycle)
     if LATE in due:
         late_cycle(cycle)
-    if not dry_run:
-        for name in due:
-            ledger.set_last_run(conn, name, iso(now))
+    for name in due:
+        ledger.set_last_run(conn, name, iso(now))
     summary.orders_written += cycle.written
     summary.cancellations += cycle.cancellations
     summary.orders_waiting += cycle.waiting
@@ -93,8 +89,7 @@ def _is_due(conn: sqlite3.Connection, name: str, now: datetime, every: timedelta
 
 
 def normal_cycle(cycle: Cycle) -> None:
-    if not cycle.dry_run:
-        mark_written(cycle)
+    mark_written(cycle)
     for _ in range(MAX_PASSES):
         heads = [
             (OrderHead.model_validate(raw), raw)
@@ -111,9 +106,6 @@ def normal_cycle(cycle: Cycle) -> None:
                 cycle.waiting += 1  # a cart whose sibling orders have not arrived: next cycle
             elif state is None:
                 fresh.append(raw)
-        if cycle.dry_run:
-            cycle.written += len(fresh)
-            return
         written = write_orders(cycle, fresh) if fresh else 0
         if written or again:
             mark_written(cycle)
@@ -123,8 +115,6 @@ def normal_cycle(cycle: Cycle) -> None:
 
 def _remark(cycle: Cycle, head: OrderHead, raw: dict[str, Any], state: str) -> int:
     """A written order Alephee still lists as not integrated: mark it again, never rewrite."""
-    if cycle.dry_run:
-        return 1
     if head.cancelled and not ledger.cancelled_items(cycle.conn, head.id):
         write_cancellations(cycle, [raw])
     if state == "marked":
@@ -216,18 +206,7 @@ def late_cycle(cycle: Cycle) -> None:
             found[oid] = raw
     known = ledger.known(cycle.conn, list(found))
     ours = [raw for oid, raw in sorted(found.items()) if known.get(oid) in ("written", "marked")]
-    if cycle.dry_run:
-        cycle.cancellations += sum(1 for raw in ours if _new_cancellation(cycle, raw))
-        return
     write_cancellations(cycle, ours)
-
-
-def _new_cancellation(cycle: Cycle, raw: dict[str, Any]) -> bool:
-    head = OrderHead.model_validate(raw)
-    done = ledger.cancelled_items(cycle.conn, head.id)
-    if 0 in done:
-        return False
-    return head.cancelled or bool(_cancelled_item_ids(raw) - done)
 
 
 def write_cancellations(cycle: Cycle, orders: list[dict[str, Any]]) -> None:

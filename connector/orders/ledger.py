@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.db import atomic, migrate
+from connector.fsutil import rename
 
 
 def init(conn: sqlite3.Connection) -> None:
@@ -110,7 +111,7 @@ def recover(conn: sqlite3.Connection, outbox: Path, now: str) -> tuple[int, int]
         if kind == "order-lines" and present[file_id] and not present.get(partner, True):
             # Lines without their orders file: the orders are written again, so set these aside.
             for path in present[file_id]:
-                path.rename(path.with_name(path.name + ".orphan"))
+                rename(path, path.with_name(path.name + ".orphan"))
             present[file_id] = []
         if present[file_id]:
             confirm_file(conn, file_id, now)

@@ -39,7 +39,6 @@ def process_file(
     *,
     as_of: datetime,
     now: datetime,
-    dry_run: bool = False,
 ) -> FileResult:
     mapping = match_mapping(path, mappings)
     if mapping is None:
@@ -48,9 +47,9 @@ def process_file(
             hint="add the name pattern to the 'files' list of a mapping, then drop the file again",
         )
     export = read_export(path, mapping)
-    report = ingest(conn, export, as_of=as_of, now=now, schedule=config.schedule, dry_run=dry_run)
+    report = ingest(conn, export, as_of=as_of, now=now, schedule=config.schedule)
     result = FileResult(name=path.name, report=report)
-    if report.rejects and not dry_run:
+    if report.rejects:
         result.rejects_file = write_rejects(
             config.folders.outbox, export, report.rejects, now.astimezone(config.schedule.zone)
         )
@@ -64,6 +63,7 @@ def process_file(
         "queued": sum(report.queued.values()),
         "deferred": report.deferred,
         "stale": report.stale,
+        "refused_again": report.refused_again,
     }
     log.info("%s: %s", path.name, ", ".join(f"{k} {v}" for k, v in result.counts.items()))
     return result

@@ -54,7 +54,6 @@ def ingest(
     as_of: datetime,
     now: datetime,
     schedule: ScheduleSettings,
-    dry_run: bool = False,
 ) -> IngestReport:
     report = IngestReport(rows=len(export.table) + len(export.rejects))
     report.rejects = list(export.rejects)
@@ -66,17 +65,14 @@ def ingest(
             rows = _fresh(conn, changes, iso(as_of), report)
             rows = _due(rows, changes.group, now, schedule, report)
             report.queued[changes.group] = len(rows)
-            if not dry_run:
-                pending.enqueue(
-                    conn,
-                    rows,
-                    changes.group,
-                    source=export.path.name,
-                    as_of=iso(as_of),
-                    now=iso(now),
-                )
-        if dry_run:
-            conn.execute("SELECT 1")  # nothing written; the transaction ends empty
+            pending.enqueue(
+                conn,
+                rows,
+                changes.group,
+                source=export.path.name,
+                as_of=iso(as_of),
+                now=iso(now),
+            )
     report.rejected = len(report.rejects)
     return report
 
