@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from connector.config import OutboxSettings
 from connector.orders.rows import order_rows
-from connector.outbox.cells import DANGEROUS_START, safe_text
+from connector.cells import DANGEROUS_START, safe_text
 from connector.outbox.publish import write_outbox
 from connector.outbox.typed import Cell, Date, Number, Text
 from tests.outbox_support import (

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from connector.config import Config
 from connector.fsutil import publish, timestamped_name
-from connector.outbox.cells import safe_text
+from connector.cells import safe_text
 from connector.products import pending
 
 HEADER = ["sku", "what", "values sent", "source file", "line", "Alephee says"]

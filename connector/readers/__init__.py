@@ -3,7 +3,7 @@
     read_export(path, mapping) -> Export
 
 No HTTP, no state: the caller diffs ``Export.table`` against the last accepted state and
-writes ``Export.rejects`` with ``connector.products.rejects.write_rejects``. Expected problems with
+writes ``Export.rejects`` with ``connector.readers.rejects.write_rejects``. Expected problems with
 the whole file raise ``BadInputFile`` (the file goes to failed/); problems with single rows
 become rejects and the rest of the file goes on. An empty or header-only file is an Export
 with no rows: never "set everything to 0".
