@@ -31,9 +31,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from connector.cells import safe_text
 from connector.config import OutboxSettings
 from connector.fsutil import publish, timestamped_name
-from connector.cells import safe_text
 from connector.outbox.typed import Cell, Date, Number, Text
 from connector.outbox.xlsx import write_xlsx
 

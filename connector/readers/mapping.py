@@ -49,9 +49,9 @@ import codecs
 import re
 import tomllib
 import unicodedata
+from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Annotated, ClassVar, Literal, Self, TypeVar
 
 from pydantic import (

@@ -23,9 +23,9 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
+from connector.cells import DANGEROUS_START, EXCEL_CELL_LIMIT, safe_text
 from connector.errors import BadInputFile
 from connector.fsutil import publish, timestamped_name
-from connector.cells import DANGEROUS_START, EXCEL_CELL_LIMIT, safe_text
 from connector.readers.columns import resolve_columns
 from connector.readers.export import Export, RawSheet, Reject
 
