@@ -72,6 +72,7 @@ class RunSummary:
 
     def exit_code(self) -> int:
         problems = self.rejected or self.files_failed or self.refused or self.status_refused
+        problems = problems or self.documents_failed
         return 1 if problems else 0
 
 

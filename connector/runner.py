@@ -20,8 +20,11 @@ from types import FrameType
 from filelock import FileLock, Timeout
 
 from connector import db, runlog
+from connector.alephee import orderrefs
 from connector.alephee.client import AlephClient
 from connector.config import Config
+from connector.documents import ledger as documents_ledger
+from connector.documents import stage as documents_stage
 from connector.dryrun.preview import Plan, preview
 from connector.errors import InstanceRunning, StopError
 from connector.intake import Candidate, Claim, Intake, Outcome, Watcher
@@ -33,6 +36,8 @@ from connector.products.sync import send_due
 from connector.progress import Progress
 from connector.readers.mapping import ProductMapping, load_mappings
 from connector.runlog import RunSummary
+from connector.shipping import stage as shipping_stage
+from connector.shipping import state as shipping_state
 from connector.slots import iso
 
 log = logging.getLogger(__name__)
@@ -77,6 +82,8 @@ def open_state(config: Config) -> sqlite3.Connection:
     conn = db.connect(config.db_path)
     for module in (snapshot, pending, catalog, orders_ledger, runlog):
         module.init(conn)
+    for part in (orderrefs, shipping_state, documents_ledger):  # orders back to Alephee
+        part.init(conn)
     return conn
 
 
@@ -145,6 +152,7 @@ def one_pass(
     if not options.dry_run:
         intake.recover()
     ready = intake.ready(wait=wait)
+    ready = documents_stage.without_documents(config, ready)  # documents: their own step below
     now = options.now()
     if ready or options.refresh_catalog:
         catalog.ensure_fresh(
@@ -158,16 +166,21 @@ def one_pass(
         )
         return Outcome(status="done", detail="", counts=result.counts)
 
+    routed = shipping_stage.route(handler, config, conn, client, options.now)  # status files
+
     with Progress(len(ready), "files", enabled=options.progress) as bar:
         for candidate in ready:
             if options.dry_run:
-                outcome = preview_file(config, conn, mappings, candidate, options)
+                outcome = shipping_stage.preview(
+                    config, conn, client, candidate, options.plan.lines, options.now()
+                ) or preview_file(config, conn, mappings, candidate, options)
             else:
-                outcome = intake.process(candidate, handler)
+                outcome = intake.process(candidate, routed)
             _count_file(summary, outcome)
             bar.advance()
     if not options.dry_run:
         _send(config, conn, client, summary, options)
+    _back_to_alephee(config, conn, client, summary, options, wait=wait)  # status, documents
     if options.orders and config.orders.enabled:
         run_due_cycles(
             config,
@@ -178,6 +191,26 @@ def one_pass(
             force=options.force_cycles,
             dry_run=options.dry_run,
         )
+
+
+def _back_to_alephee(
+    config: Config,
+    conn: sqlite3.Connection,
+    client: AlephClient,
+    summary: RunSummary,
+    options: Options,
+    *,
+    wait: bool,
+) -> None:
+    """Orders back to Alephee: queued status changes, then the documents (a dry run only says
+    what it would send)."""
+    notes, dry_run = options.plan.lines, options.dry_run
+    now = options.now()
+    shipping_stage.send_due(config, conn, client, summary, now, dry_run=dry_run, notes=notes)
+    documents_stage.attach_due(
+        config, conn, client, summary, now=options.now, sleep=options.sleep, wait=wait,
+        dry_run=dry_run, notes=notes,
+    )  # fmt: skip
 
 
 def preview_file(

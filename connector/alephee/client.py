@@ -22,8 +22,8 @@ import httpx
 from connector.alephee.models import (
     Account,
     ActionResult,
-    DocumentUpload,
     CatalogProduct,
+    DocumentUpload,
     IntegrateMark,
     IntegrateResponse,
     IntegrateResult,
