@@ -22,7 +22,10 @@ def written_orders(
     seventh (the 4th, 11th, ...) has its shipping handled by the marketplace."""
     orders = make_orders(n)
     for order in orders[3::7]:
-        order["Shipping"]["Method"] = {"Key": SHIPPING_METHOD_MARKETPLACE, "Value": "Mercado Envíos"}
+        order["Shipping"]["Method"] = {
+            "Key": SHIPPING_METHOD_MARKETPLACE,
+            "Value": "Mercado Envíos",
+        }
     sb.add_orders(orders)
     config = workspace(folder, sb, extra=extra)
     code, _ = once(config, Options(force_cycles=True, progress=False))

@@ -34,9 +34,7 @@ def _report(config_outbox: Path, prefix: str) -> list[dict[str, str]]:
 
 def test_200_orders_by_own_id_send_only_changes_in_capped_calls(tmp_path: Path) -> None:
     with fast_sandbox() as sb:
-        config, orders = written_orders(
-            tmp_path, sb, 200, extra=f"[shipping]\nbatch_size = {CAP}"
-        )
+        config, orders = written_orders(tmp_path, sb, 200, extra=f"[shipping]\nbatch_size = {CAP}")
         sb.reset_requests()
         drop(config.folders.inbox, "estado-1.csv", status_csv(_rows(orders)))
         code, summary = run_once(config)
@@ -88,7 +86,9 @@ def test_unknown_order_status_word_and_backwards_rejected_with_their_lines(
         config, orders = written_orders(tmp_path, sb, 4)
         own = [o for o in orders if not marketplace_shipped(o)]
         first, second = own[0]["Id"], own[1]["Id"]
-        drop(config.folders.inbox, "estado-a.csv", status_csv([(f"ALE-{first}", "ENTREGADO", "X1")]))
+        drop(
+            config.folders.inbox, "estado-a.csv", status_csv([(f"ALE-{first}", "ENTREGADO", "X1")])
+        )
         assert run_once(config)[0] == 0
         sb.reset_requests()
         rows = [
@@ -99,7 +99,7 @@ def test_unknown_order_status_word_and_backwards_rejected_with_their_lines(
             (f"ALE-{own[2]['Id'] if len(own) > 2 else 999998}", "DESPACHADO", ""),  # 6: no tracking
         ]
         drop(config.folders.inbox, "estado-b.csv", status_csv(rows))
-        code, summary = run_once(config)
+        code, _ = run_once(config)
         assert code == 1
         assert [item["OrderId"] for body in status_puts(sb) for item in body] == [second]
         [report] = config.folders.outbox.glob("rejects-estado-b-*.csv")

@@ -1,0 +1,75 @@
+"""Invoices attached to their Alephee orders, exactly once, over real sockets (issue 13)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tests.shipping_support import drop, pdf, run_once, written_orders
+from tests.workspace_support import fast_sandbox, run_cli
+
+
+def _error_text(config_failed: Path, name: str) -> str:
+    return (config_failed / f"{name}.error.txt").read_text(encoding="utf-8")
+
+
+def test_invoice_attached_once_and_archived(tmp_path: Path) -> None:
+    with fast_sandbox() as sb:
+        config, orders = written_orders(tmp_path, sb, 3)
+        order_id = int(str(orders[0]["Id"]))
+        content = pdf("Factura A 0001-00001234")
+        drop(config.folders.inbox, f"factura-ALE-{order_id}.pdf", content)
+        code, summary = run_once(config)
+        assert code == 0 and summary.documents_attached == 1
+        [document] = sb.documents(order_id)
+        assert base64.b64decode(document["Content"]) == content
+        assert (
+            document["Type"]["Key"] == 0
+            and document["Fullfilename"] == f"factura-ALE-{order_id}.pdf"
+        )
+        assert list(config.folders.inbox.iterdir()) == []
+        assert list(config.folders.archive.rglob(f"factura-ALE-{order_id}.pdf"))
+        # the same content dropped again is a duplicate: not sent again
+        drop(config.folders.inbox, f"factura-ALE-{order_id}.pdf", content)
+        run_once(config)
+        assert len(sb.documents(order_id)) == 1
+
+
+@pytest.mark.slow
+def test_sigkill_between_upload_and_record_never_attaches_twice(tmp_path: Path) -> None:
+    with fast_sandbox() as sb:
+        config, orders = written_orders(tmp_path, sb, 2)
+        order_id = int(str(orders[1]["Id"]))
+        content = pdf("Factura B")
+        name = f"factura-ALE-{order_id}.pdf"
+        drop(config.folders.inbox, name, content)
+        crashed = run_cli(config, "once", crash_at="documents.after_upload")
+        assert crashed.returncode in (-9, 137), crashed.stderr
+        assert len(sb.documents(order_id)) == 1  # it did reach Alephee before the kill
+        assert (config.folders.inbox / name).exists()  # not recorded, not moved
+        again = run_cli(config, "once")
+        assert again.returncode == 0, again.stderr
+        [document] = sb.documents(order_id)
+        assert document["Sha256"] == hashlib.sha256(content).hexdigest()
+        assert not (config.folders.inbox / name).exists()
+        posts = [r for r in sb.requests if r.endpoint == "POST /v2/orders/{id}/documents"]
+        assert len(posts) == 1
+
+
+def test_unknown_order_and_not_a_pdf_go_to_failed_with_a_reason(tmp_path: Path) -> None:
+    with fast_sandbox() as sb:
+        config, orders = written_orders(tmp_path, sb, 2)
+        drop(config.folders.inbox, "factura-ALE-424242.pdf", pdf("nobody's"))
+        fake = f"factura-ALE-{orders[0]['Id']}.pdf"
+        drop(config.folders.inbox, fake, b"PK\x03\x04 this is a zip, not a pdf")
+        code, summary = run_once(config)
+        assert code == 1 and summary.documents_failed == 2
+        assert "unknown order" in _error_text(config.folders.failed, "factura-ALE-424242.pdf")
+        assert "OwnOrderId ALE-424242" in _error_text(
+            config.folders.failed, "factura-ALE-424242.pdf"
+        )
+        assert "is not a PDF" in _error_text(config.folders.failed, fake)
+        assert not [r for r in sb.requests if r.endpoint == "POST /v2/orders/{id}/documents"]
