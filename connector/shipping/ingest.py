@@ -73,26 +73,49 @@ def ingest_status(
         else:
             found.append((order_id, row))
     source, stamp = status_file.export.path.name, iso(as_of)
+    items = [
+        (state.QueuedStatus(order_id, row.ref, *row.values, source, row.line, stamp), row)
+        for order_id, row in found
+    ]
+    problems = queue_changes(
+        conn, [item for item, _ in items], mapping.allow_backwards, iso(now), report, dry_run
+    )
+    for (_, row), problem in zip(items, problems, strict=True):
+        if problem:
+            status_file.reject(row, problem)
+    report.rejected = len(status_file.rejects)
+    return report
+
+
+def queue_changes(
+    conn: sqlite3.Connection,
+    items: list[state.QueuedStatus],
+    allow_backwards: bool,
+    now: str,
+    report: StatusReport,
+    dry_run: bool = False,
+) -> list[str]:
+    """Queue what changed, in one transaction; the reject reason of each item ("" if none)."""
+    problems: list[str] = []
     with atomic(conn):
-        known = state.known(conn, [order_id for order_id, _ in found])
-        for order_id, row in found:
-            item = state.QueuedStatus(order_id, row.ref, *row.values, source, row.line, stamp)
-            problem = decide(known.get(order_id, state.Known()), item, mapping.allow_backwards)
-            if problem == "queue":
+        known = state.known(conn, [item.order_id for item in items])
+        for item in items:
+            verdict = decide(known.get(item.order_id, state.Known()), item, allow_backwards)
+            problems.append("")
+            if verdict == "queue":
                 report.queued += 1
                 report.queued_items.append(item)
                 if not dry_run:
-                    state.enqueue(conn, item, iso(now))
-            elif problem == "unqueue":
+                    state.enqueue(conn, item, now)
+            elif verdict == "unqueue":
                 report.unchanged += 1
                 if not dry_run:
-                    state.drop_queued(conn, order_id)
-            elif problem in ("unchanged", "stale", "already_queued", "refused_again"):
-                setattr(report, problem, getattr(report, problem) + 1)
+                    state.drop_queued(conn, item.order_id)
+            elif verdict in ("unchanged", "stale", "already_queued", "refused_again"):
+                setattr(report, verdict, getattr(report, verdict) + 1)
             else:
-                status_file.reject(row, problem)
-    report.rejected = len(status_file.rejects)
-    return report
+                problems[-1] = verdict
+    return problems
 
 
 def decide(known: state.Known, item: state.QueuedStatus, allow_backwards: bool) -> str:
