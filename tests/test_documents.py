@@ -73,3 +73,36 @@ def test_unknown_order_and_not_a_pdf_go_to_failed_with_a_reason(tmp_path: Path) 
         )
         assert "is not a PDF" in _error_text(config.folders.failed, fake)
         assert not [r for r in sb.requests if r.endpoint == "POST /v2/orders/{id}/documents"]
+
+
+def test_status_shows_updates_and_documents_waiting_sent_refused(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from rich.console import Console
+
+    from connector.operator.status import collect, render
+    from tests.operator_support import schema_errors
+    from tests.shipping_support import marketplace_shipped, status_csv
+    from tests.test_operator_status import documented_schema
+
+    with fast_sandbox() as sb:
+        config, orders = written_orders(tmp_path, sb, 4)
+        shipped_by_market = next(o for o in orders if marketplace_shipped(o))
+        rows = [(f"ALE-{o['Id']}", "DESPACHADO", f"AR{o['Id']}") for o in orders]
+        drop(config.folders.inbox, "estado-1.csv", status_csv(rows))
+        drop(config.folders.inbox, f"factura-ALE-{orders[0]['Id']}.pdf", pdf("A"))
+        drop(config.folders.inbox, "factura-ALE-1.pdf", pdf("B"))
+        run_once(config)
+        drop(config.folders.inbox, f"factura-ALE-{orders[1]['Id']}.pdf", pdf("C"))  # waiting
+        report = collect(config, now=datetime(2030, 1, 1, tzinfo=UTC))
+        assert schema_errors(report, documented_schema(), documented_schema()) == []
+        updates, documents = report["status_updates"], report["documents"]
+        assert (updates["waiting"], updates["sent"], updates["refused"]) == (0, 3, 1)
+        assert updates["refusals"][0]["order_id"] == shipped_by_market["Id"]
+        assert (documents["attached"], documents["failed"]) == (1, 1)
+        assert documents["waiting"] == [f"factura-ALE-{orders[1]['Id']}.pdf"]
+        console = Console(record=True, width=200)
+        render(report, config, console)
+        text = console.export_text()
+        assert "Order status updates: 0 waiting, 3 orders up to date" in text
+        assert "1 refused" in text and "Documents: 1 attached, 1 failed" in text
