@@ -137,3 +137,23 @@ def test_external_order_id_resolved_through_alephee_for_orders_not_written(
         drop(config.folders.inbox, "estado-x.csv", status_csv([(external, "EN PREPARACION", "")]))
         assert run_once(config)[0] == 0
         assert [b for b in status_puts(sb)] == [[{"OrderId": own["Id"], "Status": 10}]]
+
+
+def test_check_shows_how_each_status_row_resolves(tmp_path: Path) -> None:
+    from connector.operator.check import run_check
+
+    with fast_sandbox() as sb:
+        config, orders = written_orders(tmp_path, sb, 3)
+        rows = [(f"ALE-{orders[0]['Id']}", "DESPACHADO", "AR9"), ("ALE-1", "DESPACHADO", "AR8")]
+        path = tmp_path / "estado-check.csv"
+        path.write_bytes(status_csv(rows))
+        said: list[str] = []
+        code = run_check(config.source, path, said.append)
+        text = "\n".join(said)
+        assert code == 0, text  # rejected rows are data, not set-up problems
+        assert "OK       1 order-status mapping(s): order-status.toml" in text
+        assert "estado-check.csv: read with order-status mapping order-status.toml: " in text
+        expected = f"line 2: order ALE-{orders[0]['Id']} -> Alephee order {orders[0]['Id']}, "
+        assert expected + "status DESPACHADO -> 20, tracking AR9: would send" in text
+        assert "line 3: REJECTED: unknown order: no order with OwnOrderId ALE-1" in text
+        assert status_puts(sb) == [] and path.exists()
