@@ -106,3 +106,16 @@ def test_status_shows_updates_and_documents_waiting_sent_refused(tmp_path: Path)
         text = console.export_text()
         assert "Order status updates: 0 waiting, 3 orders up to date" in text
         assert "1 refused" in text and "Documents: 1 attached, 1 failed" in text
+
+
+def test_demo_ends_with_status_tracking_and_invoice_in_the_sandbox(tmp_path: Path) -> None:
+    from connector.operator.demo import run_demo
+
+    said: list[str] = []
+    code = run_demo(tmp_path / "demo", said.append)
+    text = "\n".join(said)
+    assert code == 0, text
+    assert "Alephee order 5001: status 20 (Enviada), tracking AR000111222" in text
+    assert "Alephee order 5006: status 10" in text
+    assert "Alephee order 5001 has document factura-ALE-5001.pdf (Factura, " in text
+    assert "status updates 3 (refused 0), documents 1 (failed 0)" in text
