@@ -157,3 +157,34 @@ def test_check_shows_how_each_status_row_resolves(tmp_path: Path) -> None:
         assert expected + "status DESPACHADO -> 20, tracking AR9: would send" in text
         assert "line 3: REJECTED: unknown order: no order with OwnOrderId ALE-1" in text
         assert status_puts(sb) == [] and path.exists()
+
+
+def test_dry_run_says_what_would_be_sent_and_sends_nothing(tmp_path: Path) -> None:
+    from connector.dryrun.preview import dry_run
+    from connector.runner import Options
+    from tests.shipping_support import pdf
+
+    with fast_sandbox() as sb:
+        config, orders = written_orders(tmp_path, sb, 3, extra="[shipping]\nbatch_size = 2")
+        sb.reset_requests()
+        drop(config.folders.inbox, "estado-d.csv", status_csv(_rows(orders)))
+        drop(config.folders.inbox, f"factura-ALE-{orders[0]['Id']}.pdf", pdf("D"))
+        options = Options(progress=False)
+        code, _ = dry_run(config, options)
+        lines = list(options.plan)
+        assert code == 0, lines
+        assert "estado-d.csv: 3 rows: 3 status changes, 0 unchanged, 0 rejected rows" in lines
+        assert (
+            "Would send 3 order status updates (from estado-d.csv) in 2 call(s) to PUT /v2/orders"
+            in lines
+        )
+        order_id = orders[0]["Id"]
+        assert (
+            f"factura-ALE-{order_id}.pdf: would attach to order {order_id} as invoice "
+            f"(POST /v2/orders/{order_id}/documents)" in lines
+        )
+        writes = [r for r in sb.requests if r.method in ("PUT", "POST")]
+        assert writes == [] and len(list(config.folders.inbox.iterdir())) == 2
+        # a real run right after sends exactly that
+        run_once(config)
+        assert sum(len(body) for body in status_puts(sb)) == 3 and len(sb.documents(order_id)) == 1
