@@ -6,6 +6,8 @@ import csv
 from math import ceil
 from pathlib import Path
 
+import pytest
+
 from connector.sandbox.fixtures import make_orders
 from tests.shipping_support import (
     drop,
@@ -188,3 +190,28 @@ def test_dry_run_says_what_would_be_sent_and_sends_nothing(tmp_path: Path) -> No
         # a real run right after sends exactly that
         run_once(config)
         assert sum(len(body) for body in status_puts(sb)) == 3 and len(sb.documents(order_id)) == 1
+
+
+@pytest.mark.slow
+def test_sigkill_between_put_and_record_loses_nothing(tmp_path: Path) -> None:
+    from tests.workspace_support import run_cli
+
+    with fast_sandbox() as sb:
+        config, orders = written_orders(tmp_path, sb, 6, extra="[shipping]\nbatch_size = 2")
+        own = [o for o in orders if not marketplace_shipped(o)]
+        sb.reset_requests()
+        drop(config.folders.inbox, "estado-k.csv", status_csv(_rows(own)))
+        crashed = run_cli(config, "once", crash_at="shipping.after_put@2")
+        assert crashed.returncode in (-9, 137), crashed.stderr
+        first = [item["OrderId"] for body in status_puts(sb) for item in body]
+        assert len(first) == 4  # two calls went out; the second one's results were not recorded
+        again = run_cli(config, "once")
+        assert again.returncode == 0, again.stderr
+        resent = [item["OrderId"] for body in status_puts(sb) for item in body][len(first) :]
+        assert sorted(resent) == sorted(first[2:] + [o["Id"] for o in own][4:])
+        for order in own:
+            assert sb.order(order["Id"])["Status"]["Key"] == 20
+        sb.reset_requests()
+        drop(config.folders.inbox, "estado-k2.csv", status_csv(_rows(own)[::-1]))
+        assert run_cli(config, "once").returncode == 0
+        assert status_puts(sb) == []

@@ -45,6 +45,7 @@ class _Pattern:
 
 class NamePatterns:
     def __init__(self, settings: DocumentSettings) -> None:
+        self.settings = settings
         self.patterns = [_compile(p.pattern, p.type) for p in settings.files]
 
     def match(self, name: str) -> DocumentName | None:

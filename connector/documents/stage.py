@@ -12,6 +12,7 @@ import base64
 import logging
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -26,7 +27,6 @@ from connector.documents.names import DocumentName, NamePatterns
 from connector.errors import BadInputFile, RequestRejected, SkipError
 from connector.intake import Candidate, Claim, Intake, Ledger, Outcome, crashpoint
 from connector.intake.ledger import sha256_of
-from connector.intake.scan import Candidate as Found
 from connector.runlog import RunSummary
 from connector.slots import iso
 
@@ -44,7 +44,7 @@ class DocumentIntake(Intake):
         super().__init__(config.model_copy(update={"folders": folders}), conn, sleep=sleep)
         self.patterns = NamePatterns(config.documents)
 
-    def _scan(self) -> list[Found]:
+    def _scan(self) -> list[Candidate]:
         return [c for c in super()._scan() if self.patterns.match(c.path.name) is not None]
 
 
@@ -71,7 +71,7 @@ def attach_due(
     """Attach every ready document (a dry run says what it would do, and moves nothing)."""
     if not config.documents.enabled or not config.documents_folder.is_dir():
         return
-    intake = DocumentIntake(config, conn, sleep=sleep)
+    intake = _intake_for(client, config, conn, sleep)
     handler = _handler(config, conn, client, intake.patterns, now)
     for candidate in intake.ready(wait=wait):
         if dry_run:
@@ -81,6 +81,21 @@ def attach_due(
         summary.documents_attached += outcome.counts.get("documents_attached", 0)
         if outcome.status == "failed":
             summary.documents_failed += 1
+
+
+# One DocumentIntake per client, i.e. per ``once`` and for the whole of ``connector run``: its
+# readiness checks add up across the watcher's passes (a fresh one each pass would never see a
+# file stable twice). A connection cannot be weakly referenced; the client can.
+_INTAKES: weakref.WeakKeyDictionary[AlephClient, DocumentIntake] = weakref.WeakKeyDictionary()
+
+
+def _intake_for(
+    client: AlephClient, config: Config, conn: sqlite3.Connection, sleep: Callable[[float], None]
+) -> DocumentIntake:
+    intake = _INTAKES.get(client)
+    if intake is None or intake.inbox != config.documents_folder or intake.ledger.conn is not conn:
+        intake = _INTAKES[client] = DocumentIntake(config, conn, sleep)
+    return intake
 
 
 def _handler(
