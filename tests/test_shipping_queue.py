@@ -26,7 +26,7 @@ def _items(number: int, rows: dict[int, tuple[int, str]], as_of: str) -> list[st
     ]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     exports=st.lists(export, min_size=1, max_size=6),
     arrival=st.randoms(use_true_random=False),

@@ -111,8 +111,12 @@ def queue_changes(
                 report.unchanged += 1
                 if not dry_run:
                     state.drop_queued(conn, item.order_id)
+                    state.seen_at(conn, item.order_id, item.as_of)
             elif verdict in ("unchanged", "stale", "already_queued", "refused_again"):
                 setattr(report, verdict, getattr(report, verdict) + 1)
+                if verdict in ("unchanged", "already_queued") and not dry_run:
+                    # A newer export confirming the value: an older one arriving later is stale.
+                    state.seen_at(conn, item.order_id, item.as_of)
             else:
                 problems[-1] = verdict
     return problems

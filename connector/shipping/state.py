@@ -150,6 +150,20 @@ def failed_attempt(conn: sqlite3.Connection, item: QueuedStatus, error: str) -> 
     )
 
 
+def seen_at(conn: sqlite3.Connection, order_id: int, as_of: str) -> None:
+    """An export of ``as_of`` repeated the value acknowledged or queued for the order: both
+    count as that recent, so an older export that arrives later cannot replace them."""
+    conn.execute(
+        "UPDATE status_queue SET as_of = ? WHERE order_id = ? AND as_of < ?",
+        (as_of, order_id, as_of),
+    )
+    conn.execute(
+        "UPDATE order_status SET as_of = ? WHERE order_id = ? AND status IS NOT NULL "
+        "AND (as_of IS NULL OR as_of < ?)",
+        (as_of, order_id, as_of),
+    )
+
+
 def drop_queued(conn: sqlite3.Connection, order_id: int) -> None:
     conn.execute("DELETE FROM status_queue WHERE order_id = ?", (order_id,))
 
