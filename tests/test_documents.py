@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from connector.config import load_config
 from tests.shipping_support import drop, pdf, run_once, written_orders
 from tests.workspace_support import fast_sandbox, run_cli
 
@@ -119,3 +121,73 @@ def test_demo_ends_with_status_tracking_and_invoice_in_the_sandbox(tmp_path: Pat
     assert "Alephee order 5006: status 10" in text
     assert "Alephee order 5001 has document factura-ALE-5001.pdf (Factura, " in text
     assert "status updates 3 (refused 0), documents 1 (failed 0)" in text
+
+
+def test_xlsx_status_file_and_external_id_invoice_pattern(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    from tests.shipping_support import marketplace_shipped, status_puts
+
+    extra = (
+        '[[documents.files]]\npattern = "{ExternalOrderId}_FC*.PDF"\ntype = "receipt"\n'
+        "[documents]\nmax_mb = 1"
+    )
+    with fast_sandbox() as sb:
+        config, orders = written_orders(tmp_path, sb, 3, extra="")
+        config_path = config.source
+        config_path.write_text(
+            config_path.read_text(encoding="utf-8").replace("[intake]", extra + "\n[intake]", 1),
+            encoding="utf-8",
+        )
+        config = load_config(config_path)
+        own = [o for o in orders if not marketplace_shipped(o)]
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        sheet.append(["Listado de despachos"])
+        sheet.append(["Pedido", "Estado", "Guía"])
+        for order in own:
+            sheet.append([f"ALE-{order['Id']}", "Entregado", f"AR{order['Id']}"])
+        book.save(config.folders.inbox / "estado-semana.xlsx")
+        mapping = config.folders.mappings / "order-status.toml"
+        mapping.write_text(
+            mapping.read_text(encoding="utf-8").replace("header_row = 1", "header_row = 2"),
+            encoding="utf-8",
+        )
+        external = str(own[0]["ExternalOrderId"])
+        drop(config.folders.inbox, f"{external}_FC-0001.pdf", pdf("receipt"))
+        code, summary = run_once(config)
+        assert code == 0, summary.line()
+        sent = [item for body in status_puts(sb) for item in body]
+        assert sorted(item["OrderId"] for item in sent) == sorted(o["Id"] for o in own)
+        assert {item["Status"] for item in sent} == {80}
+        [document] = sb.documents(int(str(own[0]["Id"])))
+        assert document["Type"]["Key"] == 1
+
+
+def test_watcher_passes_add_up_readiness_checks_for_documents(tmp_path: Path) -> None:
+    """``connector run`` looks once per pass (wait=False): the documents intake must remember
+    what it saw, or a file would never be seen stable twice."""
+    from connector.alephee.client import AlephClient
+    from connector.documents.stage import attach_due
+    from connector.runlog import RunSummary
+    from connector.runner import open_state
+
+    with fast_sandbox() as sb:
+        config, orders = written_orders(
+            tmp_path, sb, 1, extra="stable_checks = 2\ncheck_interval_seconds = 1"
+        )
+        drop(config.folders.inbox, f"factura-ALE-{orders[0]['Id']}.pdf", pdf("W"))
+        moment = [1_000_000.0]
+        summary = RunSummary()
+        conn = open_state(config)
+        with AlephClient(config.alephee, config.retry) as client:
+            for _ in range(3):
+                attach_due(
+                    config, conn, client, summary, now=lambda: datetime.now(UTC),
+                    clock=lambda: moment[0], wait=False,
+                )  # fmt: skip
+                moment[0] += 1.0
+        conn.close()
+        assert summary.documents_attached == 1
+        assert len(sb.documents(int(str(orders[0]["Id"])))) == 1

@@ -38,10 +38,15 @@ class DocumentIntake(Intake):
     """The intake over the documents folder, seeing only the files a pattern names."""
 
     def __init__(
-        self, config: Config, conn: sqlite3.Connection, sleep: Callable[[float], None]
+        self,
+        config: Config,
+        conn: sqlite3.Connection,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float] = time.time,
     ) -> None:
         folders = config.folders.model_copy(update={"inbox": config.documents_folder})
-        super().__init__(config.model_copy(update={"folders": folders}), conn, sleep=sleep)
+        docs_config = config.model_copy(update={"folders": folders})
+        super().__init__(docs_config, conn, sleep=sleep, clock=clock)
         self.patterns = NamePatterns(config.documents)
 
     def _scan(self) -> list[Candidate]:
@@ -64,6 +69,7 @@ def attach_due(
     *,
     now: Clock,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
     wait: bool = True,
     dry_run: bool = False,
     notes: list[str] | None = None,
@@ -71,7 +77,7 @@ def attach_due(
     """Attach every ready document (a dry run says what it would do, and moves nothing)."""
     if not config.documents.enabled or not config.documents_folder.is_dir():
         return
-    intake = _intake_for(client, config, conn, sleep)
+    intake = _intake_for(client, config, conn, sleep, clock)
     handler = _handler(config, conn, client, intake.patterns, now)
     for candidate in intake.ready(wait=wait):
         if dry_run:
@@ -90,11 +96,15 @@ _INTAKES: weakref.WeakKeyDictionary[AlephClient, DocumentIntake] = weakref.WeakK
 
 
 def _intake_for(
-    client: AlephClient, config: Config, conn: sqlite3.Connection, sleep: Callable[[float], None]
+    client: AlephClient,
+    config: Config,
+    conn: sqlite3.Connection,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
 ) -> DocumentIntake:
     intake = _INTAKES.get(client)
     if intake is None or intake.inbox != config.documents_folder or intake.ledger.conn is not conn:
-        intake = _INTAKES[client] = DocumentIntake(config, conn, sleep)
+        intake = _INTAKES[client] = DocumentIntake(config, conn, sleep, clock)
     return intake
 
 
