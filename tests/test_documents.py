@@ -191,3 +191,25 @@ def test_watcher_passes_add_up_readiness_checks_for_documents(tmp_path: Path) ->
         conn.close()
         assert summary.documents_attached == 1
         assert len(sb.documents(int(str(orders[0]["Id"])))) == 1
+
+
+def test_a_lost_answer_after_alephee_stored_the_document_is_not_uploaded_again(
+    tmp_path: Path,
+) -> None:
+    from connector.sandbox import Fault
+
+    with fast_sandbox() as sb:
+        config, orders = written_orders(tmp_path, sb, 2)
+        order_id = int(str(orders[0]["Id"]))
+        endpoint = "POST /v2/orders/{id}/documents"
+        sb.inject(Fault(kind="reset_after_apply", endpoint=endpoint))  # stored, answer lost
+        sb.inject(Fault(kind="500", endpoint=endpoint))  # not stored: must be sent again
+        drop(config.folders.inbox, f"factura-ALE-{order_id}.pdf", pdf("R"))
+        drop(config.folders.inbox, f"factura-ALE-{orders[1]['Id']}.pdf", pdf("S"))
+        code, summary = run_once(config)
+        assert code == 0 and summary.documents_attached == 2
+        assert len(sb.documents(order_id)) == 1
+        assert len(sb.documents(int(str(orders[1]["Id"])))) == 1
+        posts = [r.status for r in sb.requests if r.endpoint == endpoint]
+        # applied (its answer lost), refused with 500, sent again; the first never again
+        assert posts == [200, 500, 200]
