@@ -215,3 +215,19 @@ def test_sigkill_between_put_and_record_loses_nothing(tmp_path: Path) -> None:
         drop(config.folders.inbox, "estado-k2.csv", status_csv(_rows(own)[::-1]))
         assert run_cli(config, "once").returncode == 0
         assert status_puts(sb) == []
+
+
+def test_alephee_down_keeps_the_status_queue_for_the_next_run(tmp_path: Path) -> None:
+    from connector.sandbox import Fault
+
+    with fast_sandbox() as sb:
+        config, orders = written_orders(tmp_path, sb, 3)
+        own = [o for o in orders if not marketplace_shipped(o)]
+        sb.inject(Fault(kind="503", endpoint="PUT /v2/orders", count=50))
+        drop(config.folders.inbox, "estado-o.csv", status_csv(_rows(own)))
+        code, summary = run_once(config)
+        assert code == 3 and status_puts(sb) == []
+        sb.clear_faults()
+        code, summary = run_once(config)
+        assert code == 0 and summary.status_sent == len(own)
+        assert sorted(i["OrderId"] for b in status_puts(sb) for i in b) == [o["Id"] for o in own]
