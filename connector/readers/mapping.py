@@ -1,5 +1,9 @@
 """Product mappings: which ERP export columns hold SKU, brand, stock and prices, and how.
 
+Every kind of inbox-file mapping shares ``FileMapping`` (which files, and the file dialect);
+``ProductMapping`` adds the product columns, the order-status mapping of ``connector.shipping``
+its own. ``load_kind`` loads the mappings of one kind; each file says its ``kind``.
+
 A mapping is a TOML file in the mappings folder with ``kind = "products"`` (files of any other
 kind, such as the orders mapping, are skipped here). Every key, with its default:
 
