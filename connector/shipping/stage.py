@@ -44,11 +44,14 @@ def route(
     client: AlephClient,
     now: Callable[[], datetime],
 ) -> Handler:
-    """The intake handler: status files through this stage, any other file to ``products``."""
-    mappings = mappings_for(config)
+    """The intake handler: status files through this stage, any other file to ``products``.
+    The mappings are read when the first file comes (an idle pass reads none)."""
+    loaded: list[list[StatusMapping]] = []
 
     def handler(claim: Claim) -> Outcome:
-        mapping = match_mapping(claim.path, mappings)
+        if not loaded:
+            loaded.append(mappings_for(config))
+        mapping = match_mapping(claim.path, loaded[0])
         if mapping is None:
             return products(claim)
         report = process_status_file(
