@@ -120,6 +120,35 @@ class OrderSettings(Section):
     erp_status: str = "integrated"
 
 
+class ShippingSettings(Section):
+    """Order status and tracking from the ERP (``connector.shipping``)."""
+
+    enabled: bool = True
+    batch_size: int = Field(default=100, ge=1, le=1000)  # items per PUT /v2/orders
+
+
+DocumentType = Literal["invoice", "receipt", "e-fiscal-invoice"]
+
+
+class DocumentPattern(Section):
+    """A file-name pattern naming the order, e.g. ``factura-{OwnOrderId}.pdf`` or
+    ``{ExternalOrderId}_FC.pdf``, and the document type Alephee files it as."""
+
+    pattern: str
+    type: DocumentType = "invoice"
+
+
+class DocumentSettings(Section):
+    """Invoices and other order documents from the ERP (``connector.documents``)."""
+
+    enabled: bool = True
+    folder: Path | None = None  # None: the inbox (documents are told apart by their patterns)
+    max_mb: float = Field(default=10.0, gt=0, le=100)
+    files: list[DocumentPattern] = Field(
+        default_factory=lambda: [DocumentPattern(pattern="factura-{OwnOrderId}.pdf")]
+    )
+
+
 class OutboxSettings(Section):
     locale: Literal["es-AR", "pt-BR", "en-US"] = "es-AR"
     format: Literal["csv", "xlsx"] = "csv"
@@ -134,6 +163,8 @@ class Config(Section):
     intake: IntakeSettings = IntakeSettings()
     orders: OrderSettings = OrderSettings()
     outbox: OutboxSettings = OutboxSettings()
+    shipping: ShippingSettings = ShippingSettings()
+    documents: DocumentSettings = DocumentSettings()
     source: Path = Path(CONFIG_NAME)
     # Keys whose value came from an ALEPHEE_* variable, by key: "env" alone, or "env+file" when
     # the file had a value too (the variable wins). Set by load_config, shown by check.
@@ -142,6 +173,10 @@ class Config(Section):
     @property
     def db_path(self) -> Path:
         return self.folders.state / "connector.db"
+
+    @property
+    def documents_folder(self) -> Path:
+        return self.documents.folder or self.folders.inbox
 
     @property
     def log_dir(self) -> Path:
@@ -234,7 +269,10 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         name: value if value.is_absolute() else (base / value)
         for name, value in config.folders.model_dump().items()
     }
-    return config.model_copy(update={"folders": FolderSettings(**folders)})
+    documents = config.documents
+    if documents.folder is not None and not documents.folder.is_absolute():
+        documents = documents.model_copy(update={"folder": base / documents.folder})
+    return config.model_copy(update={"folders": FolderSettings(**folders), "documents": documents})
 
 
 def env_has_key() -> bool:

@@ -66,6 +66,21 @@ def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         depth[id(conn)] = level
 
 
+class _RolledBack(Exception):
+    """Raised at the end of ``rolled_back`` so that ``atomic`` undoes the work."""
+
+
+@contextmanager
+def rolled_back(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A transaction that is always undone: work that must leave no trace (dry run, check)."""
+    try:
+        with atomic(conn):
+            yield conn
+            raise _RolledBack
+    except _RolledBack:
+        pass
+
+
 def migrate(conn: sqlite3.Connection, name: str, statements: Sequence[str]) -> None:
     """Apply a named migration once; statements run in one transaction."""
     if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():

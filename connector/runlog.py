@@ -42,6 +42,10 @@ class RunSummary:
     orders_written: int = 0
     orders_waiting: int = 0
     cancellations: int = 0
+    status_sent: int = 0
+    status_refused: int = 0
+    documents_attached: int = 0
+    documents_failed: int = 0
     calls: int = 0
     rate_limited: int = 0
     seconds: float = 0.0
@@ -53,12 +57,23 @@ class RunSummary:
             f"rows {self.rows}, rejected {self.rejected} (not in catalog {self.not_in_catalog}), "
             f"changes queued {self.queued} (deferred {self.deferred}), sent {self.sent} "
             f"(accepted {self.accepted}, refused {self.refused}), orders written "
-            f"{self.orders_written}, cancellations {self.cancellations}, calls {self.calls}, "
-            f"429s {self.rate_limited}, {self.seconds:.1f} s"
+            f"{self.orders_written}, cancellations {self.cancellations}, {self._back()}"
+            f"calls {self.calls}, 429s {self.rate_limited}, {self.seconds:.1f} s"
+        )
+
+    def _back(self) -> str:
+        """Status updates and documents sent back to Alephee, when there were any."""
+        if not (self.status_sent or self.documents_attached or self.documents_failed):
+            return ""
+        return (
+            f"status updates {self.status_sent} (refused {self.status_refused}), documents "
+            f"{self.documents_attached} (failed {self.documents_failed}), "
         )
 
     def exit_code(self) -> int:
-        return 1 if (self.rejected or self.files_failed or self.refused) else 0
+        problems = self.rejected or self.files_failed or self.refused or self.status_refused
+        problems = problems or self.documents_failed
+        return 1 if problems else 0
 
 
 def record(

@@ -22,9 +22,12 @@ from types import FrameType
 from filelock import FileLock, Timeout
 
 from connector import clock, db, runlog
+from connector.alephee import orderrefs
 from connector.alephee.client import AlephClient
 from connector.clock import Clock
 from connector.config import Config
+from connector.documents import ledger as documents_ledger
+from connector.documents import stage as documents_stage
 from connector.dryrun.plan import Plan, rehearse
 from connector.dryrun.recorder import RecordingClient
 from connector.errors import InstanceRunning, StopError
@@ -37,6 +40,8 @@ from connector.products.sync import send_due
 from connector.progress import Progress
 from connector.readers.mapping import load_mappings
 from connector.runlog import RunSummary
+from connector.shipping import stage as shipping_stage
+from connector.shipping import state as shipping_state
 from connector.slots import iso
 
 log = logging.getLogger(__name__)
@@ -77,6 +82,8 @@ def open_state(config: Config) -> sqlite3.Connection:
     conn = db.connect(config.db_path)
     for module in (snapshot, pending, catalog, orders_ledger, runlog):
         module.init(conn)
+    for part in (orderrefs, shipping_state, documents_ledger):  # orders back to Alephee
+        part.init(conn)
     return conn
 
 
@@ -158,6 +165,7 @@ def one_pass(
 ) -> None:
     intake.recover()
     ready = intake.ready(wait=wait)
+    ready = documents_stage.without_documents(config, ready)  # documents: their own step below
     now = options.now()
     if ready or options.refresh_catalog:
         catalog.ensure_fresh(
@@ -171,11 +179,12 @@ def one_pass(
         )
         return Outcome(status="done", detail="", counts=result.counts)
 
+    routed = shipping_stage.route(handler, config, conn, client, options.now)  # status files
     plan = options.plan
     with Progress(len(ready), "files", enabled=options.progress) as bar:
         for candidate in ready:
             plan.file_started(conn)
-            outcome = intake.process(candidate, handler)
+            outcome = intake.process(candidate, routed)
             plan.file_done(
                 candidate.path.name,
                 outcome.status,
@@ -189,6 +198,7 @@ def one_pass(
             bar.advance()
     plan.before_send(conn)
     _send(config, conn, client, summary, options)
+    _back_to_alephee(config, conn, client, summary, options, wait=wait)  # status, documents
     if _orders_on(config, options):
         cycle = run_due_cycles(
             config, conn, client, summary, now=options.now(), force=options.force_cycles
@@ -198,6 +208,22 @@ def one_pass(
 
 def _orders_on(config: Config, options: Options) -> bool:
     return options.orders and config.orders.enabled
+
+
+def _back_to_alephee(
+    config: Config,
+    conn: sqlite3.Connection,
+    client: AlephClient,
+    summary: RunSummary,
+    options: Options,
+    *,
+    wait: bool,
+) -> None:
+    """Orders back to Alephee: queued status changes, then the documents."""
+    shipping_stage.send_due(config, conn, client, summary, options.now())
+    documents_stage.attach_due(
+        config, conn, client, summary, now=options.now, sleep=options.sleep, wait=wait
+    )
 
 
 def _count_file(summary: RunSummary, outcome: Outcome) -> None:

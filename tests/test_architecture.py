@@ -17,13 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "connector"
 
 GROUND = {
-    "__init__", "clock", "config", "db", "errors", "fsutil", "logs", "progress", "redact",
-    "runlog", "slots",
+    "__init__", "cells", "clock", "config", "db", "errors", "fsutil", "logs", "progress",
+    "redact", "runlog", "slots",
 }  # fmt: skip
 RANKS = {
     **dict.fromkeys(GROUND, 0),
     **dict.fromkeys(("intake", "readers", "alephee", "outbox", "sandbox"), 1),
-    **dict.fromkeys(("products", "orders"), 2),
+    **dict.fromkeys(("products", "orders", "shipping", "documents"), 2),
     "dryrun": 3,
     "runner": 4,
     "operator": 5,

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from connector.cells import DANGEROUS_START, safe_text
 from connector.config import OutboxSettings
 from connector.orders.rows import order_rows
-from connector.outbox.cells import DANGEROUS_START, safe_text
 from connector.outbox.publish import write_outbox
 from connector.outbox.typed import Cell, Date, Number, Text
 from tests.outbox_support import (

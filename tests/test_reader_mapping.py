@@ -126,7 +126,8 @@ def test_column_spec_problems(tmp_path: Path) -> None:
 def test_kind_is_required_and_missing_folder_is_explained(tmp_path: Path) -> None:
     _write(tmp_path, "m.toml", GOOD.replace('kind = "products"', ""))
     assert _problems(tmp_path) == [
-        f'{tmp_path / "m.toml"}: kind: is required: write kind = "products" (or "orders")'
+        f'{tmp_path / "m.toml"}: kind: is required: '
+        'write kind = "products" (or "orders", "order-status")'
     ]
     with pytest.raises(ConfigError, match="does not exist"):
         load_mappings(tmp_path / "nope")

@@ -11,10 +11,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from connector.outbox.cells import safe_text
-from connector.products.rejects import _safe, write_rejects
+from connector.cells import safe_text
 from connector.readers import Export, Reject, read_export
 from connector.readers.mapping import match_mapping
+from connector.readers.rejects import _safe, write_rejects
 from tests.reader_support import (
     CP1252_MAPPING,
     WAREHOUSE_MAPPING,

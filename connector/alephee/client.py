@@ -24,6 +24,7 @@ from connector.alephee.models import (
     Account,
     ActionResult,
     CatalogProduct,
+    DocumentUpload,
     IntegrateMark,
     IntegrateResponse,
     IntegrateResult,
@@ -197,6 +198,37 @@ class AlephClient:
             half = len(items) // 2
             return {**self._put_orders(path, items[:half]), **self._put_orders(path, items[half:])}
         return _by_order_id(IntegrateResponse.model_validate(body or {}))
+
+    def attach_document(
+        self, order_id: int, document: DocumentUpload, attached: Callable[[], bool]
+    ) -> None:
+        """POST /v2/orders/{orderId}/documents (JSON, content in base64). A document must not be
+        attached twice, so after a failure whose outcome is unknown (a timeout, a 5xx: Alephee
+        may have stored it) ``attached()`` is asked before the next attempt; a 429 is safe to
+        repeat (Alephee did not process the request)."""
+        path, name = f"/v2/orders/{order_id}/documents", "POST /v2/orders/{id}/documents"
+        unsure = False
+
+        def attempt() -> JSON:
+            nonlocal unsure
+            if unsure and attached():
+                return None
+            try:
+                return self._attempt("POST", path, name, {}, document.body(), set())
+            except RateLimited:
+                raise
+            except RetryableError:
+                unsure = True
+                raise
+
+        retrying = build_retrying(self.policy, self.budget, sleep=self._sleep, rng=self._rng)
+        try:
+            retrying(attempt)
+        except RetryableError as exc:
+            raise AlephUnavailable(
+                f"Alephee did not accept {name} after retries ({exc}); the document waits "
+                "for the next run"
+            ) from None
 
     # -- transport -------------------------------------------------------------------------
 

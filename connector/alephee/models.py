@@ -142,6 +142,19 @@ class StatusUpdate(ApiModel):
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
 
 
+class DocumentUpload(ApiModel):
+    """The body of POST /v2/orders/{orderId}/documents in its JSON form. Alephee does not publish
+    the field names [UNK, section 9]: these are the sandbox's; confirm them before go-live."""
+
+    document_type: int = Field(alias="DocumentType")  # 0 invoice, 1 receipt, 2 e-fiscal invoice
+    document_format: str = Field(alias="DocumentFormat")  # pdf | xml
+    file_name: str = Field(alias="FileName")
+    content: str = Field(alias="Content")  # base64
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, mode="json")
+
+
 class IntegrateEcho(ApiModel):
     order_id: int | None = Field(None, alias="OrderId")
 

@@ -24,12 +24,13 @@ from datetime import datetime
 from pathlib import Path
 
 from connector.config import Config
-from connector.db import atomic
+from connector.db import rolled_back
 from connector.dryrun.recorder import RecordingClient, Write
 from connector.dryrun.report import (
     GROUPS,
     Row,
     Sending,
+    describe_back,
     describe_orders,
     describe_sending,
     local_time,
@@ -84,6 +85,8 @@ class Plan:
             self.lines.append(f"{name}: {line}, nothing sent")
         elif status == "failed":
             self.lines.append(f"{name}: would go to failed/: {detail.removeprefix(name + ': ')}")
+        elif "status_queued" in counts:
+            self.lines.append(f"{name}: " + describe_status_file(counts))
         else:
             rows = conn.execute(f"SELECT * FROM queue EXCEPT SELECT * FROM {BEFORE}")
             touched = [dict(r) for r in rows.fetchall()]
@@ -103,6 +106,7 @@ class Plan:
         """Say what would be sent and written; list the queued changes in the outbox."""
         self.sending = sending(self.queue, self.writes, iso(now))
         self.lines.extend(describe_sending(self.sending, config, now))
+        self.lines.extend(describe_back(self.writes))
         if self.queue:
             self.report = write_plan(config, self.queue, now)
             self.lines.append(f"The list is in {self.report}")
@@ -120,18 +124,11 @@ def rehearse(conn: sqlite3.Connection, plan: Plan, client: RecordingClient) -> I
         _marked_logs(),
     ):
         try:
-            with atomic(conn):
+            with rolled_back(conn):
                 yield
-                raise _Rollback
-        except _Rollback:
-            pass
         finally:
             plan.effects = rehearsed.effects
             plan.writes = client.writes
-
-
-class _Rollback(Exception):
-    """Raised at the end of the rehearsal so ``atomic`` rolls the whole pass back."""
 
 
 class _DryRunMark(logging.Filter):
@@ -154,6 +151,14 @@ def _marked_logs() -> Iterator[None]:
     finally:
         for handler in handlers:
             handler.removeFilter(mark)
+
+
+def describe_status_file(counts: dict[str, int]) -> str:
+    return (
+        f"{counts.get('rows', 0):,} rows: {counts.get('status_queued', 0):,} status changes, "
+        f"{counts.get('status_unchanged', 0):,} unchanged, "
+        f"{counts.get('rejected', 0):,} rejected rows"
+    )
 
 
 def describe_file(counts: dict[str, int], touched: list[Row], config: Config, now: datetime) -> str:

@@ -8,12 +8,18 @@ afterwards (``connector.dryrun.rehearse``). An order marked in the rehearsal lea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from connector.alephee.client import JSON, AlephClient, ItemResult
-from connector.alephee.models import IntegrateMark, IntegrateResult, ProductUpdate, StatusUpdate
+from connector.alephee.models import (
+    DocumentUpload,
+    IntegrateMark,
+    IntegrateResult,
+    ProductUpdate,
+    StatusUpdate,
+)
 from connector.errors import ConfigError
 
 ANSWER = "not sent: dry run"
@@ -48,17 +54,23 @@ class RecordingClient(AlephClient):
         self.writes.append(Write("PUT /v2/orders", [u.body() for u in updates]))
         return {u.order_id: _ok(u.order_id) for u in updates}
 
+    def attach_document(
+        self, order_id: int, document: DocumentUpload, attached: Callable[[], bool]
+    ) -> None:
+        body = {k: v for k, v in document.body().items() if k != "Content"}  # not the bytes
+        self.writes.append(Write(f"POST /v2/orders/{order_id}/documents", [body]))
+
     def iter_orders(self, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         hide = self._marked if params.get("Integrated") == "false" else set()
         for raw in super().iter_orders(params):
             if raw.get("Id") not in hide:
                 yield raw
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> JSON:
+    def _attempt(self, method: str, path: str, *args: Any) -> JSON:
         # The last line of defence: a write this class does not record never leaves the machine.
         if method != "GET":
             raise ConfigError(f"a dry run cannot send {method} {path}: it has no recorder")
-        return super()._call(method, path, **kwargs)
+        return super()._attempt(method, path, *args)
 
     def count(self, endpoint: str) -> tuple[int, int]:
         """(calls, items) recorded for ``endpoint``."""

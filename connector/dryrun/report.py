@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.config import Config
+from connector.documents.names import TYPE_CODES
 from connector.dryrun.recorder import Write
 from connector.fsutil import publish, timestamped_name
 from connector.outbox.publish import write_csv
@@ -24,6 +25,7 @@ from connector.runlog import RunSummary
 from connector.slots import iso, parse_iso
 
 GROUPS = (STOCK, PRICE)
+DOCUMENT_TYPES = {code: name for name, code in TYPE_CODES.items()}
 CSV_HEADER = ["sku", "brand", "change", *ALL_FIELDS, "goes", "reason", "source file", "line"]
 Row = dict[str, Any]
 
@@ -70,6 +72,25 @@ def describe_sending(plan: Sending, config: Config, now: datetime) -> list[str]:
         lines.append(
             f"Waiting for their slot: {waiting}, the first at {when} ({config.schedule.timezone})"
         )
+    return lines
+
+
+def describe_back(writes: list[Write]) -> list[str]:
+    """What would go back to Alephee: order status updates and documents."""
+    updates = [w for w in writes if w.endpoint == "PUT /v2/orders"]
+    documents = [w for w in writes if w.endpoint.endswith("/documents")]
+    lines = []
+    if updates:
+        count = sum(len(w.items) for w in updates)
+        lines.append(
+            f"Would send {count:,} order status updates in {len(updates)} call(s) to PUT /v2/orders"
+        )
+    for w in documents:
+        item = w.items[0] if w.items else {}
+        order = w.endpoint.split("/")[3]
+        kind = DOCUMENT_TYPES.get(int(item.get("DocumentType", -1)), "document")
+        name = item.get("FileName", "a document")
+        lines.append(f"{name}: would attach to order {order} as {kind} ({w.endpoint})")
     return lines
 
 

@@ -10,20 +10,28 @@ are shown, and the last line says where a run would report them.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from connector import db
+from connector.alephee import orderrefs
 from connector.alephee.client import AlephClient
 from connector.config import ENV_NAMES, Config, load_config
 from connector.errors import EXIT_CONFIG, EXIT_OK, EXIT_REJECTS, ConfigError, ConnectorError
 from connector.intake.scan import is_ignored
 from connector.intake.watcher import choose_observer
+from connector.operator.check_back import check_document, check_status_file
+from connector.orders import ledger as orders_ledger
 from connector.orders.mapping import load_order_mapping
 from connector.readers import Export, read_export
 from connector.readers.mapping import ProductMapping, load_mappings, match_mapping
+from connector.shipping import state as shipping_state
+from connector.shipping.mapping import StatusMapping
+from connector.shipping.stage import mappings_for
 
 Say = Callable[[str], None]
 SAMPLE_ROWS = 5
@@ -76,10 +84,15 @@ def run_check(
     findings.ok(f"configuration {config.source}")
     _say_env_overrides(config, findings)
     mappings = check_mappings(config, findings)
+    statuses = check_status_mappings(config, findings)
     check_folders(config, findings, mounts=mounts)
     check_alephee(config, findings)
     for path in _files_to_sample(config, file, findings):
-        check_file(path, mappings, findings)
+        status = match_mapping(path, statuses)
+        if status is not None:
+            check_status_file(path, status, config, findings, lambda: _state(config))
+        elif not check_document(path, config, findings, lambda: _state(config)):
+            check_file(path, mappings, findings)
     if findings.problems:
         say(f"{findings.problems} problem(s) to fix.")
         return EXIT_CONFIG
@@ -132,6 +145,33 @@ def check_mappings(config: Config, findings: Findings) -> list[ProductMapping]:
             for line in exc.problems:
                 findings.problem(f"orders mapping: {line}")
     return mappings
+
+
+def check_status_mappings(config: Config, findings: Findings) -> list[StatusMapping]:
+    try:
+        found = mappings_for(config)
+    except ConfigError as exc:
+        for line in exc.problems:
+            findings.problem(f"order-status mapping: {line}")
+        return []
+    if found:
+        findings.ok(
+            f"{len(found)} order-status mapping(s): {', '.join(m.source.name for m in found)}"
+        )
+    return found
+
+
+def _state(config: Config) -> sqlite3.Connection:
+    """The state database to resolve orders with; an empty one in memory when there is none
+    yet (check creates nothing)."""
+    from connector.runner import open_state
+
+    if config.db_path.exists():
+        return open_state(config)
+    conn = db.connect(":memory:")
+    for part in (orders_ledger, orderrefs, shipping_state):
+        part.init(conn)
+    return conn
 
 
 def check_folders(config: Config, findings: Findings, *, mounts: str | None = None) -> None:

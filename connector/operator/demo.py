@@ -14,6 +14,7 @@ from pathlib import Path
 
 from connector.config import Config, load_config
 from connector.logs import setup_logging
+from connector.operator.demo_back import back_to_alephee
 from connector.operator.scaffold import init_workspace, template_text
 from connector.operator.status import collect, render
 from connector.runner import Options, once
@@ -148,10 +149,11 @@ def _demo(root: Path, say: Say) -> int:
         say(f"   exit {code3}: {summary3.line()}")
         _show_outbox(config.folders.outbox, say)
         _show_orders(config.folders.outbox, say)
-        say("4) connector status:")
+        code4 = back_to_alephee(sandbox, config, say)  # status, tracking and an invoice
+        say("5) connector status:")
         render(collect(config), config)
         say(_price_slot_line(config, summary.deferred))
-        failed = [c for c in (code, code2, code3) if c not in (0, 1)]
+        failed = [c for c in (code, code2, code3, code4) if c not in (0, 1)]
         return failed[0] if failed else 0
 
 

@@ -18,6 +18,8 @@ from rich.table import Table
 
 from connector import clock, runlog
 from connector.config import Config
+from connector.documents import ledger as documents_ledger
+from connector.documents.names import NamePatterns
 from connector.intake import Ledger
 from connector.intake.scan import is_ignored
 from connector.operator.status_model import (
@@ -25,18 +27,23 @@ from connector.operator.status_model import (
     Accepted,
     Alephee,
     Catalog,
+    DocumentFailure,
+    Documents,
     FailedFile,
     Files,
     Orders,
     Queue,
     RateLimit,
     Run,
+    StatusRefusal,
     StatusReport,
+    StatusUpdates,
     Upcoming,
     run_counts,
 )
 from connector.orders import ledger as orders_ledger
 from connector.products import catalog, pending, snapshot
+from connector.shipping import state as shipping_state
 from connector.slots import iso
 
 MAX_FAILED = 20
@@ -85,6 +92,8 @@ def collect(
                 last_orders_cycle=orders_ledger.last_run(conn, "orders"),
                 last_cancellations_cycle=orders_ledger.last_run(conn, "cancellations"),
             ),
+            status_updates=_status_updates(conn),
+            documents=_documents(conn, config),
             runs=[_run(raw) for raw in runlog.recent(conn, runs)],
             alephee=_alephee(runlog.health(conn)),
         )
@@ -141,6 +150,37 @@ def _files(conn: sqlite3.Connection, config: Config, now: datetime, days: float)
     )
 
 
+def _status_updates(conn: sqlite3.Connection) -> StatusUpdates:
+    refusals = [
+        StatusRefusal(
+            order_id=r["order_id"],
+            status=r["refused_status"],
+            message=r["refused_message"] or "",
+            at=r["refused_at"],
+        )
+        for r in shipping_state.refusals(conn, MAX_FAILED)
+    ]
+    return StatusUpdates(**shipping_state.summary(conn), refusals=refusals)
+
+
+def _documents(conn: sqlite3.Connection, config: Config) -> Documents:
+    counts = documents_ledger.summary(conn)
+    folder = config.documents_folder
+    patterns = NamePatterns(config.documents)
+    waiting = (
+        sorted(p.name for p in folder.iterdir() if p.is_file() and patterns.match(p.name))
+        if folder.is_dir()
+        else []
+    )
+    failures = [
+        DocumentFailure(
+            name=f["name"], order_id=f["order_id"], reason=f["message"] or "", when=f["updated_at"]
+        )
+        for f in counts.pop("recent_failures")
+    ]
+    return Documents(folder=str(folder), waiting=waiting, recent_failures=failures, **counts)
+
+
 def _run(raw: dict[str, Any]) -> Run:
     return Run(**{**raw, "summary": run_counts(raw["summary"])})
 
@@ -179,6 +219,7 @@ def render(report: dict[str, Any], config: Config, console: Console | None = Non
     if model.files.failed:
         console.print(_failed_table(model, config))
     console.print(_orders_text(model, config))
+    console.print(_back_text(model, config))
     console.print(_runs_table(model, config))
 
 
@@ -262,6 +303,25 @@ def _orders_text(model: StatusReport, config: Config) -> str:
     )
 
 
+def _back_text(model: StatusReport, config: Config) -> str:
+    """Status updates and documents going back to Alephee."""
+    updates, docs = model.status_updates, model.documents
+    lines = [
+        f"Order status updates: {updates.waiting:,} waiting, {updates.sent:,} orders up to date "
+        f"in Alephee (last {local(updates.last_sent_at, config) or 'never'}), "
+        f"{updates.refused:,} refused"
+    ]
+    for refusal in updates.refusals[:5]:
+        lines.append(f"  order {refusal.order_id} status {refusal.status}: {refusal.message}")
+    waiting = ", ".join(docs.waiting) or "none"
+    lines.append(
+        f"Documents: {docs.attached:,} attached, {docs.failed:,} failed; waiting: {waiting}"
+    )
+    for failure in docs.recent_failures[:5]:
+        lines.append(f"  {failure.name}: {failure.reason}")
+    return "\n".join(lines)
+
+
 def _runs_table(model: StatusReport, config: Config) -> Table:
     table = Table(title="Last runs", title_justify="left")
     table.add_column("started", no_wrap=True)
@@ -275,6 +335,11 @@ def _runs_table(model: StatusReport, config: Config) -> Table:
             f"deferred {s.deferred:,}, orders {s.orders_written:,}, cancellations "
             f"{s.cancellations:,}, calls {s.calls:,}, 429s {s.rate_limited:,}, {s.seconds:.1f} s"
         )
+        if s.status_sent or s.documents_attached or s.documents_failed:
+            text += (
+                f"\nstatus updates {s.status_sent:,} (refused {s.status_refused:,}), documents "
+                f"{s.documents_attached:,} (failed {s.documents_failed:,})"
+            )
         if run.message:
             text += f"\n{run.message}"
         code = f"[bold red]{run.exit_code}[/]" if run.exit_code >= 2 else str(run.exit_code)

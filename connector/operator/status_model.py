@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connector.runlog import RunSummary
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: status_updates, documents and their run counts
 
 
 class Strict(BaseModel):
@@ -77,6 +77,42 @@ class Orders(Strict):
     last_cancellations_cycle: str | None
 
 
+class StatusRefusal(Strict):
+    order_id: int = Field(description="the Alephee order Id")
+    status: int = Field(description="the status code Alephee refused")
+    message: str = Field(description="Alephee's reason")
+    at: str | None = Field(description="when it was refused (UTC)")
+
+
+class StatusUpdates(Strict):
+    waiting: int = Field(ge=0, description="order status changes queued: the next run sends them")
+    sent: int = Field(ge=0, description="orders whose status and tracking Alephee acknowledged")
+    refused: int = Field(
+        ge=0,
+        description="orders whose last value Alephee refused (not sent again until it changes)",
+    )
+    last_sent_at: str | None = Field(description="last acknowledged status update (UTC)")
+    refusals: list[StatusRefusal] = Field(
+        description="the latest refusals, newest first, at most 20"
+    )
+
+
+class DocumentFailure(Strict):
+    name: str
+    order_id: int | None = Field(description="the Alephee order, when it was found")
+    reason: str
+    when: str | None = Field(description="UTC")
+
+
+class Documents(Strict):
+    folder: str = Field(description="where the ERP drops invoices (the inbox when not set)")
+    waiting: list[str] = Field(description="documents in that folder now, not attached yet")
+    attached: int = Field(ge=0, description="documents Alephee stored on their orders")
+    uploading: int = Field(ge=0, description="uploads interrupted before their answer was recorded")
+    failed: int = Field(ge=0, description="refused, unmatched or unusable (in failed/)")
+    recent_failures: list[DocumentFailure] = Field(description="newest first, at most 10")
+
+
 class RateLimit(Strict):
     limit: int | None
     remaining: int | None
@@ -108,6 +144,10 @@ class RunCounts(Strict):
     orders_written: int = 0
     orders_waiting: int = 0
     cancellations: int = 0
+    status_sent: int = 0
+    status_refused: int = 0
+    documents_attached: int = 0
+    documents_failed: int = 0
     calls: int = 0
     rate_limited: int = Field(default=0, description="429 answers during the run")
     seconds: float = 0.0
@@ -134,6 +174,8 @@ class StatusReport(Strict):
     catalog: Catalog
     files: Files
     orders: Orders
+    status_updates: StatusUpdates
+    documents: Documents
     runs: list[Run] = Field(description="the last runs, newest first")
     alephee: Alephee
 

@@ -8,7 +8,7 @@ CSV, as Excel expects it:
 - UTF-8 with a BOM (Excel reads UTF-8 only with one; ``bom = false`` for other consumers);
 - delimiter and decimal mark by locale: es-AR and pt-BR ``;`` and ``,``; en-US ``,`` and ``.``;
   no thousands separator; RFC 4180 quoting (csv.QUOTE_MINIMAL); CRLF line ends;
-- text cells cleaned and neutralised (``connector.outbox.cells.safe_text``): newlines become a
+- text cells cleaned and neutralised (``connector.cells.safe_text``): newlines become a
   space,
   control characters go, and a cell starting with ``= + - @``, tab, CR or LF gets a leading
   ``'``. Only numbers the connector formats itself may start with ``-``;
@@ -31,9 +31,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from connector.cells import safe_text
 from connector.config import OutboxSettings
 from connector.fsutil import publish, timestamped_name
-from connector.outbox.cells import safe_text
 from connector.outbox.typed import Cell, Date, Number, Text
 from connector.outbox.xlsx import write_xlsx
 

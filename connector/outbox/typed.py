@@ -2,7 +2,7 @@
 
 ``Text``
     Anything a person or a marketplace typed, and every id or SKU. Writers neutralise it
-    (``connector.outbox.cells.safe_text``) and store it as a string cell in XLSX, so leading
+    (``connector.cells.safe_text``) and store it as a string cell in XLSX, so leading
     zeros and
     long ids keep every digit and nothing ever runs as a formula.
 ``Number``

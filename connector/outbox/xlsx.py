@@ -20,7 +20,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell as SheetCell
 from openpyxl.styles import Font
 
-from connector.outbox.cells import safe_text
+from connector.cells import safe_text
 from connector.outbox.typed import Cell, Date, Number, Text, significant_digits
 
 EXCEL_DIGITS = 15

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from connector.config import Config
 from connector.errors import BadInputFile
-from connector.products.rejects import write_rejects
 from connector.products.sync import IngestReport, ingest
 from connector.readers import read_export
 from connector.readers.mapping import ProductMapping, match_mapping
+from connector.readers.rejects import write_rejects
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from connector.cells import safe_text
 from connector.config import Config
 from connector.fsutil import publish, timestamped_name
-from connector.outbox.cells import safe_text
 from connector.products import pending
 
 HEADER = ["sku", "what", "values sent", "source file", "line", "Alephee says"]

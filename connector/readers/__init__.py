@@ -3,7 +3,7 @@
     read_export(path, mapping) -> Export
 
 No HTTP, no state: the caller diffs ``Export.table`` against the last accepted state and
-writes ``Export.rejects`` with ``connector.products.rejects.write_rejects``. Expected problems with
+writes ``Export.rejects`` with ``connector.readers.rejects.write_rejects``. Expected problems with
 the whole file raise ``BadInputFile`` (the file goes to failed/); problems with single rows
 become rejects and the rest of the file goes on. An empty or header-only file is an Export
 with no rows: never "set everything to 0".
@@ -26,21 +26,25 @@ from connector.readers.columns import sheet_frame
 from connector.readers.csv import read_csv
 from connector.readers.export import Export, RawSheet, Reject, SourceFormat
 from connector.readers.guard import file_kind
-from connector.readers.mapping import VALUE_FIELDS, ProductMapping
+from connector.readers.mapping import VALUE_FIELDS, FileMapping, ProductMapping
 from connector.readers.validate import validate
 
-__all__ = ["Export", "RawSheet", "Reject", "SourceFormat", "read_export"]
+__all__ = ["Export", "RawSheet", "Reject", "SourceFormat", "read_export", "read_sheets"]
+
+
+def read_sheets(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSheet]]:
+    """The raw sheets of a CSV or XLSX file as its mapping's dialect says (any mapping kind)."""
+    if file_kind(path) == "csv":
+        return read_csv(path, mapping)
+    from connector.readers.xlsx import read_xlsx  # calamine and the XML scan: XLSX only
+
+    return read_xlsx(path, mapping)
 
 
 def read_export(path: Path, mapping: ProductMapping) -> Export:
     """Read, validate and combine one export file. Raises BadInputFile for unusable files."""
-    kind = file_kind(path)
-    if kind == "csv":
-        source, sheets = read_csv(path, mapping)
-    else:
-        from connector.readers.xlsx import read_xlsx  # calamine and the XML scan: XLSX only
-
-        source, sheets = read_xlsx(path, mapping)
+    source, sheets = read_sheets(path, mapping)
+    kind = source.kind
     frames = [
         sheet_frame(path, sheet, mapping, order)
         for order, sheet in enumerate(sheets)

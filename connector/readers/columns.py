@@ -9,7 +9,7 @@ import pandas as pd
 
 from connector.errors import BadInputFile
 from connector.readers.export import RawSheet
-from connector.readers.mapping import ColumnRef, ProductMapping, normalise_header
+from connector.readers.mapping import ColumnRef, FileMapping, normalise_header
 
 MAX_LISTED_HEADERS = 30
 
@@ -26,7 +26,7 @@ class SheetFrame:
     notes: dict[int, list[str]] = field(default_factory=dict)
 
 
-def sheet_frame(path: Path, raw: RawSheet, mapping: ProductMapping, order: int) -> SheetFrame:
+def sheet_frame(path: Path, raw: RawSheet, mapping: FileMapping, order: int) -> SheetFrame:
     indexes = resolve_columns(path, raw, mapping)
     names = {name: _column_name(raw, index) for name, index in indexes.items()}
     values = pd.DataFrame({name: raw.cells[index] for name, index in indexes.items()}, copy=False)
@@ -38,7 +38,7 @@ def sheet_frame(path: Path, raw: RawSheet, mapping: ProductMapping, order: int) 
                 f"column '{names[name]}' holds a formula with no saved result; "
                 "open the file in Excel and save it again"
             )
-    for row in raw.numeric_cells.get(indexes["sku"], ()):
+    for row in raw.numeric_cells.get(indexes.get("sku", -1), ()):
         notes.setdefault(int(row), []).append(
             f"SKU {raw.cells[indexes['sku']].iloc[int(row)]} stored as a number in Excel; "
             "format the column as Text and type the codes again"
@@ -46,13 +46,13 @@ def sheet_frame(path: Path, raw: RawSheet, mapping: ProductMapping, order: int) 
     return SheetFrame(sheet=raw.name, order=order, values=values, column_names=names, notes=notes)
 
 
-def resolve_columns(path: Path, raw: RawSheet, mapping: ProductMapping) -> dict[str, int]:
+def resolve_columns(path: Path, raw: RawSheet, mapping: FileMapping) -> dict[str, int]:
     """Field -> 0-based column index. Raises BadInputFile naming what is missing."""
     width = raw.cells.shape[1]
     keys = [normalise_header(name) for name in raw.header]
     found: dict[str, int] = {}
     missing: list[str] = []
-    for name, ref in mapping.columns.refs().items():
+    for name, ref in mapping.column_refs().items():
         index = _find(path, raw, ref, keys, width)
         if index is None:
             missing.append(f"{ref.describe()} not found")

@@ -35,7 +35,7 @@ import pyarrow.csv as pa_csv
 from connector.errors import BadInputFile
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import check_text, check_text_bytes
-from connector.readers.mapping import ProductMapping
+from connector.readers.mapping import FileMapping
 from connector.readers.numbers import numpy_of
 from connector.readers.text import (
     HEAD_BYTES,
@@ -52,7 +52,7 @@ _SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def read_csv(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[RawSheet]]:
+def read_csv(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSheet]]:
     data = path.read_bytes()
     check_text_bytes(path, data, mapping.encoding)
     source = open_text(path, data, mapping.encoding)
@@ -89,7 +89,7 @@ class Head:
     begin: int
 
 
-def _head(path: Path, source: SourceText, mapping: ProductMapping) -> Head:
+def _head(path: Path, source: SourceText, mapping: FileMapping) -> Head:
     """Decode just enough of the file: the checks and the sniffing look at 64 K characters."""
     size = HEAD_BYTES
     while True:
@@ -119,7 +119,7 @@ def _split_lines(text: str, count: int, first_line: int) -> tuple[list[str], str
     return title, text[position:], first_line + count
 
 
-def _delimiter(mapping: ProductMapping, sep: re.Match[str] | None, body: str) -> str:
+def _delimiter(mapping: FileMapping, sep: re.Match[str] | None, body: str) -> str:
     if mapping.delimiter != "auto":
         return mapping.delimiter
     if sep:

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from connector.readers.mapping import VALUE_FIELDS, ProductMapping
+from connector.readers.mapping import VALUE_FIELDS, FileMapping
 
 TABLE_COLUMNS = (
     "sku",
@@ -118,7 +118,7 @@ class SourceFormat:
 @dataclass(frozen=True, eq=False)
 class Export:
     path: Path
-    mapping: ProductMapping
+    mapping: FileMapping
     fields: frozenset[str]
     table: pd.DataFrame
     rejects: list[Reject]

@@ -1,5 +1,9 @@
 """Product mappings: which ERP export columns hold SKU, brand, stock and prices, and how.
 
+Every kind of inbox-file mapping shares ``FileMapping`` (which files, and the file dialect);
+``ProductMapping`` adds the product columns, the order-status mapping of ``connector.shipping``
+its own. ``load_kind`` loads the mappings of one kind; each file says its ``kind``.
+
 A mapping is a TOML file in the mappings folder with ``kind = "products"`` (files of any other
 kind, such as the orders mapping, are skipped here). Every key, with its default:
 
@@ -49,9 +53,10 @@ import codecs
 import re
 import tomllib
 import unicodedata
+from collections.abc import Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -152,9 +157,14 @@ class Columns(BaseModel):
 SheetSpec = Position | StrictStr | list[Position | StrictStr]
 
 
-class ProductMapping(BaseModel):
+class FileMapping(BaseModel):
+    """What every mapping of an inbox file shares: which files, and how they are written (the
+    dialect). A kind adds its own ``columns`` (``ProductMapping`` here, the order-status mapping
+    in ``connector.shipping``) and says where they are through ``column_refs``."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    kind: Literal["products"]
+    KIND: ClassVar[str] = ""
+    kind: str
     name: str = ""
     files: list[StrictStr] = Field(min_length=1)
     exclude: list[StrictStr] = []
@@ -166,9 +176,18 @@ class ProductMapping(BaseModel):
     header_row: int = Field(default=1, ge=1, le=1_000)
     skip_rows: int = Field(default=0, ge=0, le=1_000)
     sheets: SheetSpec = 1
-    combine: Literal["sum", "first"] = "sum"
-    columns: Columns
     source: Path = Path()
+
+    def column_refs(self) -> dict[str, ColumnRef]:
+        """The mapped fields in a fixed order; the first is the row's key (a SKU, an order)."""
+        raise NotImplementedError
+
+    @field_validator("kind")
+    @classmethod
+    def _own_kind(cls, value: str) -> str:
+        if cls.KIND and value != cls.KIND:
+            raise ValueError(f"must be {cls.KIND!r} for this mapping")
+        return value
 
     @field_validator("encoding")
     @classmethod
@@ -208,12 +227,13 @@ class ProductMapping(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> ProductMapping:
+    def _consistent(self) -> Self:
         if not self.header:
-            named = [f for f, ref in self.columns.refs().items() if ref.position is None]
+            named = [f for f, ref in self.column_refs().items() if ref.position is None]
             if named:
+                first = next(iter(self.column_refs()))
                 raise ValueError(
-                    "header = false needs every column as a position (sku = 1); "
+                    f"header = false needs every column as a position ({first} = 1); "
                     f"these use names: {', '.join(named)}"
                 )
             if self.header_row != 1:
@@ -233,7 +253,21 @@ class ProductMapping(BaseModel):
         return not any(fnmatchcase(name, pattern.casefold()) for pattern in self.exclude)
 
 
-def match_mapping(path: Path, mappings: list[ProductMapping]) -> ProductMapping | None:
+class ProductMapping(FileMapping):
+    KIND: ClassVar[str] = "products"
+    kind: Literal["products"]
+    combine: Literal["sum", "first"] = "sum"
+    columns: Columns
+
+    def column_refs(self) -> dict[str, ColumnRef]:
+        return self.columns.refs()
+
+
+M = TypeVar("M", bound=FileMapping)
+KINDS = ("products", "orders", "order-status")
+
+
+def match_mapping(path: Path, mappings: Sequence[M]) -> M | None:
     """The first mapping whose patterns match the file name (a rejects report: its source's)."""
     names = [path.name]
     report = _REJECTS_NAME.match(path.name)
@@ -247,15 +281,20 @@ def match_mapping(path: Path, mappings: list[ProductMapping]) -> ProductMapping 
 
 def load_mappings(folder: Path) -> list[ProductMapping]:
     """Every products mapping in ``folder``, sorted by file name. ConfigError lists all problems."""
+    return load_kind(folder, ProductMapping)
+
+
+def load_kind(folder: Path, model: type[M], docs: str = "docs/mapping-products.md") -> list[M]:
+    """Every mapping of ``model``'s kind in ``folder``, sorted by file name."""
     if not folder.is_dir():
         raise ConfigError(
             [f"the mappings folder {folder} does not exist: create it or run 'connector init'"]
         )
-    mappings: list[ProductMapping] = []
+    mappings: list[M] = []
     problems: list[str] = []
     for path in sorted(folder.glob("*.toml"), key=lambda p: p.name.casefold()):
         try:
-            mapping = load_mapping_file(path)
+            mapping = load_mapping_file(path, model, docs)
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
@@ -266,7 +305,9 @@ def load_mappings(folder: Path) -> list[ProductMapping]:
     return mappings
 
 
-def load_mapping_file(path: Path) -> ProductMapping | None:
+def load_mapping_file(
+    path: Path, model: type[M] = ProductMapping, docs: str = "docs/mapping-products.md"  # type: ignore[assignment]
+) -> M | None:
     """One mapping file; None when it is of another kind (e.g. the orders mapping)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
@@ -277,16 +318,20 @@ def load_mapping_file(path: Path) -> ProductMapping | None:
         raise ConfigError([f"{path}: cannot be read ({exc}); save it as UTF-8"]) from None
     kind = raw.get("kind")
     if kind is None:
-        raise ConfigError([f'{path}: kind: is required: write kind = "products" (or "orders")'])
-    if kind != "products":
+        others = ", ".join(f'"{k}"' for k in KINDS[1:])
+        raise ConfigError([f'{path}: kind: is required: write kind = "products" (or {others})'])
+    if kind != model.KIND:
         return None
     try:
-        return ProductMapping.model_validate({**raw, "source": path})
+        return model.model_validate({**raw, "source": path})
     except ValidationError as exc:
-        raise ConfigError(_problems(path, text, exc)) from None
+        raise ConfigError(mapping_problems(path, text, exc, docs)) from None
 
 
-def _problems(path: Path, text: str, exc: ValidationError) -> list[str]:
+def mapping_problems(
+    path: Path, text: str, exc: ValidationError, docs: str = "docs/mapping-products.md"
+) -> list[str]:
+    """One line per problem, with the file, the line of the key and what to do."""
     found: list[tuple[int, str]] = []
     for error in exc.errors(include_url=False, include_input=False):
         loc = [str(part) for part in error["loc"] if not isinstance(part, int)]
@@ -295,9 +340,9 @@ def _problems(path: Path, text: str, exc: ValidationError) -> list[str]:
         key = ".".join(loc)
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = "unknown key: remove it or check its spelling (docs/mapping-products.md)"
+            message = f"unknown key: remove it or check its spelling ({docs})"
         elif error["type"] == "missing":
-            message = "is required: add it (docs/mapping-products.md)"
+            message = f"is required: add it ({docs})"
         line = _key_line(text, loc)
         where = f" line {line}" if line else ""
         named = f"{key}: " if key else ""  # whole-file rules name their keys themselves

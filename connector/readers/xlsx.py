@@ -29,7 +29,7 @@ from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, Shee
 from connector.errors import BadInputFile
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import open_xlsx_zip
-from connector.readers.mapping import ProductMapping, normalise_header
+from connector.readers.mapping import FileMapping, normalise_header
 from connector.readers.xlsx_scan import SheetScan, WorkbookScan, scan_workbook
 
 MAX_DENSE_CELLS = 20_000_000
@@ -48,7 +48,7 @@ class Grid(NamedTuple):
     rows: Sequence[Sequence[Cell]]
 
 
-def read_xlsx(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[RawSheet]]:
+def read_xlsx(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSheet]]:
     with open_xlsx_zip(path) as archive:
         scan = scan_workbook(path, archive)
     names = list(scan.sheet_parts)
@@ -66,7 +66,7 @@ def read_xlsx(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[R
 
 
 def _read_sheet(
-    path: Path, workbook: CalamineWorkbook, name: str, mapping: ProductMapping, scan: WorkbookScan
+    path: Path, workbook: CalamineWorkbook, name: str, mapping: FileMapping, scan: WorkbookScan
 ) -> RawSheet:
     measured = scan.sheet(name)
     if measured.dense_cells > MAX_DENSE_CELLS:
@@ -89,7 +89,7 @@ def _visible_names(workbook: CalamineWorkbook) -> list[str]:
 
 
 def select_sheets(
-    path: Path, mapping: ProductMapping, names: list[str], visible: list[str]
+    path: Path, mapping: FileMapping, names: list[str], visible: list[str]
 ) -> list[str]:
     """The sheets the mapping asks for, in its order ("*" = every visible worksheet)."""
     wanted = mapping.sheets if isinstance(mapping.sheets, list) else [mapping.sheets]
@@ -115,7 +115,7 @@ def _find_sheet(path: Path, spec: int | str, names: list[str]) -> str:
     )
 
 
-def _openpyxl_grid(path: Path, name: str, mapping: ProductMapping) -> Grid:
+def _openpyxl_grid(path: Path, name: str, mapping: FileMapping) -> Grid:
     """The sheet's non-empty rows via openpyxl, as narrow as the header (bounded memory)."""
     import openpyxl  # imported here: only the rare fallback pays for it
 
@@ -154,12 +154,12 @@ def _used_width(row: Sequence[Any]) -> int:
     return used[-1] + 1 if used else 0
 
 
-def _positions_width(mapping: ProductMapping) -> int:
-    positions = [ref.position or 0 for ref in mapping.columns.refs().values()]
+def _positions_width(mapping: FileMapping) -> int:
+    positions = [ref.position or 0 for ref in mapping.column_refs().values()]
     return max(positions)
 
 
-def _to_raw(name: str, grid: Grid, mapping: ProductMapping, scan: SheetScan) -> RawSheet:
+def _to_raw(name: str, grid: Grid, mapping: FileMapping, scan: SheetScan) -> RawSheet:
     top = mapping.header_row if mapping.header else mapping.skip_rows
     titles = top - 1 if mapping.header else top
     decimal = mapping.decimal

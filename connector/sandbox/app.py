@@ -130,6 +130,14 @@ class Sandbox:
     def order(self, order_id: int) -> dict[str, Any]:
         return self._core.order(order_id)
 
+    def documents(self, order_id: int) -> list[dict[str, Any]]:
+        """The documents POSTed to the order (metadata, ``Content`` in base64, ``Sha256``)."""
+        return self._core.documents(order_id)
+
+    def tracking(self, order_id: int) -> Any:
+        """The last ``Tracking`` object PUT /v2/orders stored for the order (None: none yet)."""
+        return self._core.tracking(order_id)
+
     def updates(self, sku: str) -> int:
         """How many POST /v2/products items were applied to this catalog SKU."""
         return self._core.updates(sku)

@@ -5,6 +5,8 @@ answered on loopback addresses.
     POST /_sandbox/catalog              [products] or {"products": [...], "replace": bool}
     POST /_sandbox/orders               [orders] or {"orders": [...], "created_via_post": bool}
     GET  /_sandbox/orders/{id}
+    GET  /_sandbox/orders/{id}/documents   what POST orders/{id}/documents stored (base64)
+    GET  /_sandbox/orders/{id}/tracking    the last Tracking of PUT /v2/orders
     POST /_sandbox/orders/{id}/cancel   {"status": 90, "item_ids": [..]}  (body optional)
     POST /_sandbox/orders/{id}/approve
     POST /_sandbox/faults               a Fault object or a list of them
@@ -85,6 +87,8 @@ ACTIONS: tuple[tuple[str, re.Pattern[str], Action], ...] = (
     ("POST", re.compile(r"catalog"), _catalog),
     ("POST", re.compile(r"orders"), _orders),
     ("GET", re.compile(r"orders/(-?\d+)"), lambda core, _, oid: core.order(int(oid))),
+    ("GET", re.compile(r"orders/(-?\d+)/documents"), lambda core, _, oid: core.documents(int(oid))),
+    ("GET", re.compile(r"orders/(-?\d+)/tracking"), lambda core, _, oid: core.tracking(int(oid))),
     ("POST", re.compile(r"orders/(-?\d+)/cancel"), _cancel),
     ("POST", re.compile(r"orders/(-?\d+)/approve"), _approve),
     ("POST", re.compile(r"faults"), _faults),

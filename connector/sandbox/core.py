@@ -10,7 +10,7 @@ import copy
 import threading
 from typing import Any
 
-from connector.sandbox import order_writes
+from connector.sandbox import order_documents, order_writes
 from connector.sandbox.gcra import RateLimiter
 from connector.sandbox.model import CANCELLED_STATUSES
 from connector.sandbox.options import Fault, RequestRecord, SandboxOptions
@@ -68,6 +68,15 @@ class SandboxCore:
 
     def order(self, order_id: int) -> dict[str, Any]:
         return self.store.get_order(order_id)
+
+    def documents(self, order_id: int) -> list[dict[str, Any]]:
+        with self.store.lock:
+            return order_documents.documents_of(self.store, order_id)
+
+    def tracking(self, order_id: int) -> Any:
+        with self.store.lock:
+            self._require_order(order_id)
+            return copy.deepcopy(self.store.tracking.get(order_id))
 
     def updates(self, sku: str) -> int:
         with self.store.lock:

@@ -71,3 +71,11 @@ class SandboxControl:
 
     def updates(self, sku: str) -> int:
         return int(self._call("GET", f"/updates/{quote(sku, safe='')}")["Updates"])
+
+    def documents(self, order_id: int) -> list[dict[str, Any]]:
+        """What POST /v2/orders/{id}/documents stored (``Content`` in base64, ``Sha256``)."""
+        result: list[dict[str, Any]] = self._call("GET", f"/orders/{order_id}/documents")
+        return result
+
+    def tracking(self, order_id: int) -> Any:
+        return self._call("GET", f"/orders/{order_id}/tracking")

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from connector.sandbox import accounts, order_writes, orders, products
+from connector.sandbox import accounts, order_documents, order_writes, orders, products
 from connector.sandbox.binding import ApiRequest, ApiResponse
 
 Handler = Callable[[ApiRequest], ApiResponse]
@@ -31,6 +31,7 @@ ROUTES = (
     _route("GET", "/v2/orders", orders.get_orders),
     _route("PUT", "/v2/orders", order_writes.update_statuses),
     _route("PUT", "/v2/orders/integrate", order_writes.integrate_orders),
+    _route("POST", "/v2/orders/{id}/documents", order_documents.attach_document),
     _route("GET", "/v2/accounts", accounts.get_accounts),
     _route("GET", "/v2/accounts/{id}/pricelists", accounts.get_price_lists),
     _route("GET", "/v2/accounts/pricelists", accounts.get_price_lists),

@@ -28,6 +28,7 @@ class Store:
         self.orders: dict[int, Order] = {}
         self.post_created: set[int] = set()  # orders created through POST /v2/orders
         self.tracking: dict[int, Any] = {}
+        self.documents: dict[int, list[dict[str, Any]]] = {}  # POST orders/{id}/documents
         self.requests: list[RequestRecord] = []
         self.faults: deque[Fault] = deque()
         self._by_sku: dict[str, list[int]] = {}

@@ -6,7 +6,7 @@ rows, header and sheets, so an operator can fix a row and drop the report back i
 it reads through the same mapping (``match_mapping`` recognises ``rejects-<source>-...``
 names). Two columns are appended at the end: ``line`` and ``reason``.
 
-Every cell goes through ``connector.outbox.cells.safe_text``: an ERP description such as
+Every cell goes through ``connector.cells.safe_text``: an ERP description such as
 ``=HYPERLINK(...)`` arrives as inert text. The apostrophe it may add before ``= + - @`` is
 dropped again when a report is read back, so values and SKUs round-trip exactly.
 """
@@ -23,9 +23,9 @@ from typing import BinaryIO
 import numpy as np
 import pandas as pd
 
+from connector.cells import DANGEROUS_START, EXCEL_CELL_LIMIT, safe_text
 from connector.errors import BadInputFile
 from connector.fsutil import publish, timestamped_name
-from connector.outbox.cells import DANGEROUS_START, EXCEL_CELL_LIMIT, safe_text
 from connector.readers.columns import resolve_columns
 from connector.readers.export import Export, RawSheet, Reject
 
@@ -72,10 +72,11 @@ def _sheet_rows(export: Export, rejects: list[Reject], sheet: RawSheet) -> Itera
 
 
 def _bare_row(export: Export, sheet: RawSheet, reject: Reject, width: int) -> list[str]:
-    """A reject with no source row (added by the caller): only its SKU, in the SKU column."""
+    """A reject with no source row (added by the caller): only its key (a SKU, an order
+    reference) in the mapping's first column."""
     cells = [""] * width
     try:
-        index = resolve_columns(export.path, sheet, export.mapping)["sku"]
+        index = next(iter(resolve_columns(export.path, sheet, export.mapping).values()))
     except BadInputFile:  # a sheet without the columns (e.g. empty): the SKU has no place
         return cells
     if index < width:
