@@ -2,6 +2,7 @@
 
 Excel holds open files locked and accountants keep old outbox files, so a published name is
 never reused: ``publish`` writes ``.name.tmp``, fsyncs, then links it to a fresh final name.
+The one exception is a page meant to be replaced (``replace_file``), still whole or not at all.
 """
 
 from __future__ import annotations
@@ -56,6 +57,24 @@ def publish(folder: Path, name: str, write: Callable[[BinaryIO], None]) -> Path:
             tmp.unlink()
     fsync_dir(folder)
     return final
+
+
+def replace_file(path: Path, data: bytes) -> Path:
+    """Replace ``path`` whole: temp file, fsync, rename over it. For a page that is rewritten
+    after every run (the report), where a reader must see the old or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f"{TMP_PREFIX}{path.name}.{os.getpid()}{TMP_SUFFIX}"
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    fsync_dir(path.parent)
+    return path
 
 
 def _link_unique(tmp: Path, folder: Path, name: str) -> Path:
