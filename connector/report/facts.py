@@ -173,7 +173,7 @@ def _failed(conn: sqlite3.Connection, days: int, now: datetime) -> list[FailedFi
         FailedFile(
             name=entry.name,
             when=entry.claimed_at,
-            reason=entry.detail,
+            reason=entry.detail.removeprefix(f"{entry.name}: "),  # the name is beside it
             hint=entry.hint,
             still_in_failed=bool(entry.final_path and entry.final_path.exists()),
         )
