@@ -3,13 +3,15 @@ real processes; the Nagios levels in-process with an injected clock."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
 from connector import runlog
+from connector.alerts import after_pass
 from connector.report.check import check_line
 from connector.runlog import RunSummary
-from connector.runner import open_state
+from connector.runner import Options, StopFlag, open_state, run
 from connector.sandbox.fixtures import make_catalog
 from connector.slots import iso
 from tests.operator_support import catalog_rows, drop, export, run_connector, setup
@@ -70,3 +72,26 @@ def test_status_check_levels(tmp_path: Path) -> None:
     finally:
         conn.close()
     assert not failed_path.exists()
+
+
+def test_run_writes_the_report_after_a_pass(tmp_path: Path) -> None:
+    with fast_sandbox() as sb:
+        sb.load_catalog(make_catalog(5))
+        config = setup(tmp_path / "site", sb)
+        drop(config, "stock-1.csv", export(catalog_rows(5)))
+        stop = StopFlag()
+        options = Options(progress=False, now=lambda: NOON)
+        passes: list[int] = []
+
+        def hook(conn: sqlite3.Connection) -> None:
+            after_pass(config, conn, NOON)
+            passes.append(1)
+            stop.event.set()  # one pass is enough
+
+        options.after_pass = hook
+        assert run(config, options, stop) == 0
+    assert passes == [1]
+    text = config.report_path.read_text(encoding="utf-8")
+    # the pass of 'run' is on the page (whether it took the file already depends on timing)
+    assert '<td class="d">23/11/2026 12:00</td><td>run</td>' in text
+    assert 'data-total="runs">1</td>' in text
