@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -50,17 +53,58 @@ class MailBox:
         return [message_from_bytes(raw, policy=policy.default) for raw in self.raw]  # type: ignore[misc]
 
 
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for localhost and 127.0.0.1, made by the openssl command."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
 @contextmanager
-def smtp_server(user: str, password: str) -> Iterator[tuple[MailBox, int]]:
-    """An SMTP server with login on plain TCP (a local relay; TLS is the client's option)."""
+def smtp_server(
+    user: str, password: str, *, security: str = "none", cert: tuple[Path, Path] | None = None
+) -> Iterator[tuple[MailBox, int]]:
+    """An SMTP server with login: on plain TCP (``none``, a local relay), behind STARTTLS
+    (required before login) or with TLS from the first byte (``ssl``)."""
     box = MailBox(user, password)
     port = free_port()
+    tls: dict[str, Any] = {}
+    if security != "none":
+        assert cert is not None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*cert)
+        if security == "ssl":
+            tls = {"ssl_context": context}
+        else:
+            tls = {"tls_context": context, "require_starttls": True}
     controller = Controller(
         box,
         hostname="127.0.0.1",
         port=port,
         authenticator=box.authenticate,
-        auth_require_tls=False,
+        auth_require_tls=security == "starttls",
+        **tls,
     )
     controller.start()
     try:

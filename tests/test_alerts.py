@@ -5,6 +5,7 @@ interval, an all clear, and no key or password in anything sent."""
 from __future__ import annotations
 
 import logging
+import shutil
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -14,14 +15,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.alerts import after_pass
+from connector.alerts.delivery import send_mail
+from connector.alerts.message import Message
 from connector.alerts.rules import Decision, Remembered, decide
-from connector.config import Config, load_config
+from connector.config import AlertSettings, Config, load_config
 from connector.logs import LOG_FORMAT
 from connector.operator.scaffold import init_workspace
 from connector.redact import RedactingFormatter
 from connector.report.problems import CONDITIONS, Problem
 from connector.runner import Options, once
-from tests.alert_support import free_port, smtp_server, webhook_receiver
+from tests.alert_support import free_port, self_signed, smtp_server, webhook_receiver
 from tests.conftest import CANARY_KEY, write_config
 from tests.operator_support import MAPPING, catalog_rows, drop, export
 from tests.workspace_support import fast_sandbox
@@ -200,3 +203,27 @@ def test_an_alert_that_cannot_go_out_is_logged_and_tried_again(
         assert len(hook.bodies) == 2  # nothing went out before: it is tried again
         assert run_at(config, T0 + timedelta(hours=1)) == 3
         assert len(hook.bodies) == 2  # now told: quiet until the interval has passed
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+@pytest.mark.parametrize(("security", "host"), [("starttls", "localhost"), ("ssl", "127.0.0.1")])
+def test_mail_over_tls_checks_the_certificate_and_logs_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, security: str, host: str
+) -> None:
+    cert = self_signed(tmp_path)
+    monkeypatch.setenv("CONNECTOR_SMTP_PASSWORD", PASSWORD)
+    with smtp_server("connector", PASSWORD, security=security, cert=cert) as (box, port):
+        settings = AlertSettings(
+            smtp_host=host,
+            smtp_port=port,
+            smtp_security=security,  # type: ignore[arg-type]
+            smtp_user="connector",
+            mail_to=["it@example.com"],
+        )
+        message = Message("subject", "body", {})
+        assert not send_mail(settings, message, None)  # the test CA is not trusted yet
+        assert box.raw == []
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert[0]))  # now it is
+        assert send_mail(settings, message, None)
+    assert box.logins == [("connector", PASSWORD)]
+    assert len(box.mails) == 1 and box.mails[0]["Subject"] == "subject"

@@ -13,6 +13,7 @@ import os
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,6 +47,8 @@ def send_mail(settings: AlertSettings, message: Message, report: Path | None) ->
     mail["Subject"] = message.subject
     mail["From"] = settings.mail_from or settings.smtp_user or "connector@localhost"
     mail["To"] = ", ".join(settings.mail_to)
+    mail["Date"] = formatdate(localtime=True)
+    mail["Message-ID"] = make_msgid(domain="alephee-connector")
     mail.set_content(message.text)
     if report is not None and report.is_file():
         data = report.read_bytes()
