@@ -15,7 +15,14 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
-from tests.report_support import HOSTILE_BUYER, HOSTILE_FILE, HOSTILE_HEADER, NOON, busy_site
+from tests.report_support import (
+    HOSTILE_BUYER,
+    HOSTILE_FILE,
+    HOSTILE_HEADER,
+    NOON,
+    busy_site,
+    page_of,
+)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -52,8 +59,6 @@ def requests_made(driver: webdriver.Chrome) -> list[str]:
 
 def test_the_page_in_a_real_browser(tmp_path: Path, browser: webdriver.Chrome) -> None:
     config = busy_site(tmp_path / "site", locale="es-AR")
-    from tests.test_report_page import page_of
-
     page_of(config, NOON)
     url = config.report_path.as_uri()
     browser.get_log("performance")  # drop what came before

@@ -13,16 +13,24 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.config import Config, load_config
+from connector.config import Config
 from connector.db import atomic
 from connector.intake import Ledger
-from connector.report import gather, problems, render, write_report
-from connector.report.facts import Day, Facts, FailedFile, Order, Refusal, Run
+from connector.report import gather, problems, render
 from connector.report.words import Words
 from connector.runner import open_state
 from connector.slots import iso
-from tests.conftest import CANARY_KEY, write_config
-from tests.report_support import HOSTILE_BUYER, HOSTILE_FILE, HOSTILE_HEADER, NOON, busy_site
+from tests.conftest import CANARY_KEY
+from tests.report_support import (
+    HOSTILE_BUYER,
+    HOSTILE_FILE,
+    HOSTILE_HEADER,
+    NOON,
+    busy_site,
+    page_of,
+    plain_site,
+    synthetic,
+)
 
 
 class Page(HTMLParser):
@@ -43,16 +51,6 @@ class Page(HTMLParser):
     @property
     def words(self) -> str:
         return " ".join(" ".join(self.text).split())
-
-
-def page_of(config: Config, now: datetime = NOON) -> tuple[str, Facts]:
-    conn = open_state(config)
-    try:
-        facts = gather(conn, config, now)
-        path = write_report(conn, config, now, facts)
-    finally:
-        conn.close()
-    return path.read_text(encoding="utf-8"), facts
 
 
 def test_the_page_shows_what_a_sandbox_run_left(tmp_path: Path) -> None:
@@ -123,43 +121,6 @@ TEXT = st.one_of(
 )
 
 
-CONFIG = Config.model_validate({"alephee": {"api_key": "unused-key", "account_id": 1}})
-
-
-def synthetic(text: str) -> Facts:
-    """Facts where every field a file, a buyer or Alephee can fill holds ``text``."""
-    run = Run(
-        mode="once",
-        started_at=NOON,
-        finished_at=NOON,
-        exit_code=3,
-        counts={"files": 1, "sent": 2, "seconds": 1.5},
-        message=text,
-    )
-    return Facts(
-        now=NOON,
-        config=CONFIG,
-        runs=[run],
-        days=_days(),
-        failed_files=[FailedFile(text, NOON, text, text, True)],
-        file_counts={"failed": 1},
-        refusals=[Refusal(text, text, text, NOON)],
-        refused_total=1,
-        queue={"due": 0, "deferred": 1, "next_deferred_at": None, "by_group": {}},
-        upcoming=[(NOON, 0, 1)],
-        old_deferred=(1, NOON - timedelta(days=3)),
-        orders={"marked": 1},
-        recent_orders=[Order(1, text, text, NOON, text)],
-        last_contact=None,
-    )
-
-
-def _days() -> list[Day]:
-    days = [Day((NOON - timedelta(days=n)).date()) for n in range(30)]
-    days[0].add(Run("once", NOON, NOON, 0, {"sent": 3, "rejected": 1}, ""))
-    return days
-
-
 @settings(max_examples=60, deadline=None)
 @given(text=TEXT)
 def test_text_from_files_and_buyers_never_becomes_markup(text: str) -> None:
@@ -170,13 +131,6 @@ def test_text_from_files_and_buyers_never_becomes_markup(text: str) -> None:
     visible = " ".join(text.split())
     if visible:
         assert visible in hostile.words
-
-
-def _plain_site(tmp_path: Path) -> Config:
-    folder = tmp_path / "plain"
-    folder.mkdir(exist_ok=True)
-    write_config(folder, "http://127.0.0.1:9")
-    return load_config(folder / "connector.toml")
 
 
 # -- size and replacement ----------------------------------------------------------------------
@@ -226,7 +180,7 @@ def busy_month(config: Config, end: datetime) -> None:
 
 
 def test_thirty_busy_days_stay_under_one_megabyte(tmp_path: Path) -> None:
-    config = _plain_site(tmp_path)
+    config = plain_site(tmp_path)
     end = NOON
     busy_month(config, end)
     html, facts = page_of(config, end)
@@ -239,7 +193,7 @@ def test_thirty_busy_days_stay_under_one_megabyte(tmp_path: Path) -> None:
 
 
 def test_the_page_is_replaced_whole(tmp_path: Path) -> None:
-    config = _plain_site(tmp_path)
+    config = plain_site(tmp_path)
     first, _ = page_of(config)
     config.report_path.write_text("old", encoding="utf-8")
     second, _ = page_of(config, NOON + timedelta(hours=1))
