@@ -1,6 +1,6 @@
-"""A site after a real run against the sandbox that leaves something of everything for the
-report: a failed file with a hostile name, a rejected row, products Alephee refused, orders
-(one from a buyer whose nickname is markup), deferred prices."""
+"""Helpers for the report tests: a site after a real run against the sandbox that leaves
+something of everything (a failed file with a hostile name, a rejected row, products Alephee
+refused, orders, one from a buyer whose nickname is markup), synthetic facts, a plain site."""
 
 from __future__ import annotations
 
