@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connector import __version__
 from connector.config import Config, load_config
 from connector.errors import EXIT_CONFIG, ConfigError, StopError
 from connector.logs import setup_logging
 from connector.redact import redact
+
+if TYPE_CHECKING:
+    from connector.runner import Options
 
 log = logging.getLogger("connector")
 
@@ -103,6 +108,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--days", type=float, default=7.0, help="failed files of the last DAYS days (default 7)"
     )
     p.add_argument("--runs", type=int, default=10, help="how many last runs to show (default 10)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="for monitoring tools: one line and exit code 0 OK, 1 WARNING, 2 CRITICAL "
+        "(the Nagios convention)",
+    )
+
+    p = sub.add_parser(
+        "report",
+        help="write the HTML report now (outbox/report.html unless [report] path says else)",
+        description="Writes the run report, the page that is also written after every run: "
+        "the last run, the last days with charts, failed files, products Alephee refused, "
+        "changes waiting for their slot, orders. Reads the state database only.",
+    )
+    p.add_argument("--output", type=Path, help="write it here instead")
 
     p = sub.add_parser(
         "check",
@@ -176,6 +196,8 @@ def cmd_once(args: argparse.Namespace) -> int:
         orders=not args.no_orders,
         force_cycles=args.cycles_now,
     )
+    if not options.dry_run:
+        options.after_pass = _after_pass(config, options)
     code, summary = once(config, options)
     if options.dry_run:
         from connector.dryrun.report import would_line
@@ -202,14 +224,28 @@ def cmd_run(args: argparse.Namespace) -> int:
         orders=not args.no_orders,
         force_cycles=args.cycles_now,
     )
+    options.after_pass = _after_pass(config, options)
     say(f"Watching {config.folders.inbox}. Press Ctrl+C to stop.")
     return run(config, options, stop)
+
+
+def _after_pass(config: Config, options: Options) -> Callable[[sqlite3.Connection], None]:
+    """Issue 15: the report and the alerts after every recorded pass of once and run."""
+    from connector.alerts import after_pass
+
+    return lambda conn: after_pass(config, conn, options.now())
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from connector.operator.status import collect, render
 
     config = load_config(args.config)
+    if args.check:
+        from connector.report.check import check_line
+
+        code, line = check_line(config)
+        say(line)
+        return code
     report = collect(config, days=args.days, runs=args.runs)
     if args.json:
         import json
@@ -217,6 +253,18 @@ def cmd_status(args: argparse.Namespace) -> int:
         say(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         render(report, config)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from connector.report.check import report_now
+
+    config = _config(args)
+    if args.output is not None:
+        config = config.model_copy(
+            update={"report": config.report.model_copy(update={"path": args.output.absolute()})}
+        )
+    say(f"Report written to {report_now(config)}")
     return 0
 
 
@@ -244,6 +292,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "once": cmd_once,
     "run": cmd_run,
     "status": cmd_status,
+    "report": cmd_report,
     "check": cmd_check,
     "sandbox": cmd_sandbox,
     "demo": cmd_demo,

@@ -155,6 +155,40 @@ class OutboxSettings(Section):
     bom: bool = True
 
 
+class ReportSettings(Section):
+    """The HTML page written after every run (connector.report)."""
+
+    enabled: bool = True
+    path: Path | None = None  # default: outbox/report.html
+    days: int = Field(default=30, ge=1, le=366)
+
+
+class AlertSettings(Section):
+    """Mail and webhook alerts (connector.alerts). Secrets come from environment variables."""
+
+    repeat_hours: float = Field(default=12.0, gt=0)
+    no_contact_hours: float = Field(default=24.0, gt=0)
+    deferred_hours: float = Field(default=48.0, gt=0)
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_user: str = ""
+    smtp_password_env: str = "CONNECTOR_SMTP_PASSWORD"  # noqa: S105 (a variable name)
+    smtp_timeout_seconds: float = Field(default=20.0, gt=0)
+    mail_from: str = ""
+    mail_to: list[str] = Field(default_factory=list)
+    webhook_url: str = ""
+    webhook_timeout_seconds: float = Field(default=20.0, gt=0)
+
+    @property
+    def mail(self) -> bool:
+        return bool(self.smtp_host and self.mail_to)
+
+    @property
+    def enabled(self) -> bool:
+        return self.mail or bool(self.webhook_url)
+
+
 class Config(Section):
     alephee: AlephSettings
     retry: RetrySettings = RetrySettings()
@@ -165,6 +199,8 @@ class Config(Section):
     outbox: OutboxSettings = OutboxSettings()
     shipping: ShippingSettings = ShippingSettings()
     documents: DocumentSettings = DocumentSettings()
+    report: ReportSettings = ReportSettings()
+    alerts: AlertSettings = AlertSettings()
     source: Path = Path(CONFIG_NAME)
     # Keys whose value came from an ALEPHEE_* variable, by key: "env" alone, or "env+file" when
     # the file had a value too (the variable wins). Set by load_config, shown by check.
@@ -181,6 +217,10 @@ class Config(Section):
     @property
     def log_dir(self) -> Path:
         return self.folders.state / "logs"
+
+    @property
+    def report_path(self) -> Path:
+        return self.report.path or self.folders.outbox / "report.html"
 
 
 class AlephEnv(BaseSettings):
@@ -214,6 +254,9 @@ def load_config(path: Path | None = None) -> Config:
         from_env[key] = "env+file" if key in alephee else "env"
         alephee[key] = value
     register_secret(str(alephee.get("api_key") or ""))
+    alerts = raw.get("alerts")
+    if isinstance(alerts, dict):  # a Slack or Teams webhook URL carries its own token
+        register_secret(str(alerts.get("webhook_url") or ""))
     try:
         config = Config.model_validate({**raw, "source": path, "from_env": from_env})
     except ValidationError as exc:
@@ -269,10 +312,13 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         name: value if value.is_absolute() else (base / value)
         for name, value in config.folders.model_dump().items()
     }
+    update: dict[str, Any] = {"folders": FolderSettings(**folders)}
     documents = config.documents
     if documents.folder is not None and not documents.folder.is_absolute():
-        documents = documents.model_copy(update={"folder": base / documents.folder})
-    return config.model_copy(update={"folders": FolderSettings(**folders), "documents": documents})
+        update["documents"] = documents.model_copy(update={"folder": base / documents.folder})
+    if config.report.path is not None and not config.report.path.is_absolute():
+        update["report"] = config.report.model_copy(update={"path": base / config.report.path})
+    return config.model_copy(update=update)
 
 
 def env_has_key() -> bool:

@@ -6,6 +6,8 @@ never reused: ``publish`` writes ``.name.tmp``, fsyncs, then links it to a fresh
 Every change the connector makes to a folder goes through here (publish, move, rename,
 remove), so a dry run can rehearse a whole pass: inside ``rehearsal(scratch)`` published files
 land in a scratch folder and moves, renames and removals are only recorded.
+
+The one exception is a page meant to be replaced (``replace_file``), still whole or not at all.
 """
 
 from __future__ import annotations
@@ -110,6 +112,28 @@ def publish(folder: Path, name: str, write: Callable[[BinaryIO], None]) -> Path:
             tmp.unlink()
     fsync_dir(folder)
     return final
+
+
+def replace_file(path: Path, data: bytes) -> Path:
+    """Replace ``path`` whole: temp file, fsync, rename over it. For a page that is rewritten
+    after every run (the report), where a reader must see the old or the new one, never half."""
+    rehearsing = _rehearsing.get()
+    if rehearsing is not None:
+        rehearsing.effects.append(f"replace {path}")
+        path = rehearsing.stand_in(path.parent) / path.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f"{TMP_PREFIX}{path.name}.{os.getpid()}{TMP_SUFFIX}"
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    fsync_dir(path.parent)
+    return path
 
 
 def _link_unique(tmp: Path, folder: Path, name: str) -> Path:

@@ -58,6 +58,8 @@ class Options:
     now: Clock = utcnow
     progress: bool = True
     plan: Plan = field(default_factory=Plan)  # what a dry run found (connector.dryrun)
+    # -- issue 15: called after each recorded pass (cli passes connector.alerts.after_pass)
+    after_pass: Callable[[sqlite3.Connection], None] | None = None
 
 
 @contextmanager
@@ -143,6 +145,8 @@ def _pass_with_summary(
     worth_recording = mode == "once" or code != 0 or summary.calls or summary.files
     if worth_recording:  # a dry run's record is rolled back with the rest of it
         runlog.record(conn, mode, iso(started), iso(options.now()), code, summary, message)
+        if options.after_pass is not None and not options.dry_run:  # the report, the alerts
+            options.after_pass(conn)
     return code, summary
 
 

@@ -27,8 +27,10 @@ RANKS = {
     "dryrun": 3,
     "runner": 4,
     "operator": 5,
-    "cli": 6,
-    **dict.fromkeys(("clidoc", "__main__"), 7),  # they start or document the CLI
+    "report": 6,  # the run report reads what every stage wrote
+    "alerts": 7,  # alerts use the report's list of problems
+    "cli": 8,
+    **dict.fromkeys(("clidoc", "__main__"), 9),  # they start or document the CLI
 }
 
 
