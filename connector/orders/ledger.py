@@ -1,10 +1,16 @@
 """The orders ledger: which order went into which outbox file and line, and whether Alephee
 acknowledged the integrated mark. It is what makes the order side exactly-once.
 
-Outbox files get their final name *before* they are written (``orders-<time>-<n>.csv``), so a
-crash between publishing the file and recording it is recovered by looking for that exact file:
-present means written (publish is atomic), absent means write again. States of an order:
-``planned`` -> ``written`` -> ``marked`` (or ``not_found`` when Alephee does not know it).
+The ledger, not the outbox folder, says what was written: the ERP or an accountant may move a
+published file away at any moment, so "file absent" can never mean "never written". A file
+goes through three states: ``planned`` (final name reserved, orders recorded as planned, in one
+transaction) -> the content is staged under a hidden name and fsynced -> ``committed`` (one
+transaction: the orders are now ``written``; this is the commit point) -> the staged file is
+renamed to its final name -> ``written``. ``recover`` finishes a run that died: a planned
+file is dropped (its orders are fetched again, as Alephee still lists them), a committed one
+is promoted if its staged copy is still there and otherwise was promoted already.
+Order states: ``planned`` -> ``written`` -> ``marked`` (or ``not_found`` when Alephee kept
+saying it does not know the order after every re-check).
 """
 
 from __future__ import annotations
@@ -15,6 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.db import atomic, migrate
+from connector.fsutil import discard_staged, promote
+
+EXTENSIONS = (".csv", ".xlsx")
+NOT_FOUND_RECHECKS = 5  # "Order not found" answers (each re-checked with GET) before giving up
 
 
 def init(conn: sqlite3.Connection) -> None:
@@ -33,6 +43,11 @@ def init(conn: sqlite3.Connection) -> None:
             "PRIMARY KEY (order_id, item_id))",
             "CREATE TABLE cycles (name TEXT PRIMARY KEY, last_run_at TEXT NOT NULL)",
         ],
+    )
+    migrate(
+        conn,
+        "orders_v2_not_found",
+        ["ALTER TABLE orders ADD COLUMN not_found_count INTEGER NOT NULL DEFAULT 0"],
     )
 
 
@@ -76,21 +91,38 @@ def plan_cancellations(
     )
 
 
-def confirm_file(conn: sqlite3.Connection, file_id: int, now: str) -> None:
+def commit_files(conn: sqlite3.Connection, file_ids: list[int], now: str) -> None:
+    """The commit point: the staged files' orders and cancellations are written, whatever
+    later happens to the files themselves."""
+    with atomic(conn):
+        for file_id in file_ids:
+            conn.execute("UPDATE outbox_files SET state = 'committed' WHERE id = ?", (file_id,))
+            _settle_entries(conn, file_id, now)
+
+
+def _settle_entries(conn: sqlite3.Connection, file_id: int, now: str) -> None:
+    conn.execute(
+        "UPDATE orders SET state = 'written', written_at = ? WHERE file_id = ? "
+        "AND state = 'planned'",
+        (now, file_id),
+    )
+    conn.execute(
+        "UPDATE cancellations SET state = 'written' WHERE file_id = ? AND state = 'planned'",
+        (file_id,),
+    )
+
+
+def finish_file(conn: sqlite3.Connection, outbox: Path, file_id: int, name: str) -> None:
+    """Give a committed file its final name (if still staged) and record it as published."""
+    for extension in EXTENSIONS:
+        promote(outbox, name + extension)
     with atomic(conn):
         conn.execute("UPDATE outbox_files SET state = 'written' WHERE id = ?", (file_id,))
-        conn.execute(
-            "UPDATE orders SET state = 'written', written_at = ? WHERE file_id = ? "
-            "AND state = 'planned'",
-            (now, file_id),
-        )
-        conn.execute(
-            "UPDATE cancellations SET state = 'written' WHERE file_id = ? AND state = 'planned'",
-            (file_id,),
-        )
 
 
-def drop_file(conn: sqlite3.Connection, file_id: int) -> None:
+def drop_file(conn: sqlite3.Connection, outbox: Path, file_id: int, name: str) -> None:
+    for extension in EXTENSIONS:
+        discard_staged(outbox, name + extension)
     with atomic(conn):
         conn.execute("DELETE FROM orders WHERE file_id = ? AND state = 'planned'", (file_id,))
         conn.execute(
@@ -100,29 +132,31 @@ def drop_file(conn: sqlite3.Connection, file_id: int) -> None:
 
 
 def recover(conn: sqlite3.Connection, outbox: Path, now: str) -> tuple[int, int]:
-    """Settle files planned by a run that died: (confirmed, dropped)."""
-    confirmed = dropped = 0
-    rows = conn.execute("SELECT id, kind, name FROM outbox_files WHERE state = 'planned'")
-    planned = {int(r["id"]): (str(r["kind"]), str(r["name"])) for r in rows.fetchall()}
-    present = {fid: _published(outbox, name) for fid, (_, name) in planned.items()}
-    for file_id, (kind, _) in sorted(planned.items()):
-        partner = file_id + 1  # a lines file is planned just before its orders file
-        if kind == "order-lines" and present[file_id] and not present.get(partner, True):
-            # Lines without their orders file: the orders are written again, so set these aside.
-            for path in present[file_id]:
-                path.rename(path.with_name(path.name + ".orphan"))
-            present[file_id] = []
-        if present[file_id]:
-            confirm_file(conn, file_id, now)
-            confirmed += 1
+    """Settle files of a run that died: (finished, dropped). Never looks at whether a final
+    file is present to decide what was written: the ERP may have moved it."""
+    finished = dropped = 0
+    rows = conn.execute(
+        "SELECT id, name, state FROM outbox_files WHERE state IN ('planned', 'committed') "
+        "ORDER BY id"
+    ).fetchall()
+    for row in rows:
+        file_id, name = int(row["id"]), str(row["name"])
+        if row["state"] == "committed":
+            finish_file(conn, outbox, file_id, name)
+            finished += 1
+        elif _legacy_published(outbox, name):
+            # planned by a version that published before committing: the file is the proof
+            commit_files(conn, [file_id], now)
+            finish_file(conn, outbox, file_id, name)
+            finished += 1
         else:
-            drop_file(conn, file_id)
+            drop_file(conn, outbox, file_id, name)
             dropped += 1
-    return confirmed, dropped
+    return finished, dropped
 
 
-def _published(outbox: Path, name: str) -> list[Path]:
-    return [p for p in (outbox / f"{name}.csv", outbox / f"{name}.xlsx") if p.exists()]
+def _legacy_published(outbox: Path, name: str) -> bool:
+    return any((outbox / f"{name}{extension}").exists() for extension in EXTENSIONS)
 
 
 def known(conn: sqlite3.Connection, order_ids: Iterable[int]) -> dict[int, str]:

@@ -1,10 +1,10 @@
 """One cycle's outbox files, published so that a crash never writes an order twice.
 
-Order of the steps: (1) reserve final names and record every order as ``planned`` with its
-file and line, in one transaction; (2) publish the files (atomic, exact reserved names; the
-lines file before the orders file, whose existence is the commit point); (3) mark them
-``written``. ``orders_ledger.recover`` settles a crash between (1) and (3) by looking for the
-reserved file names.
+Order of the steps (see ``connector.orders.ledger``): (1) reserve final names and record every
+order as ``planned`` with its file and line, in one transaction; (2) stage each file whole and
+fsynced under a hidden name; (3) commit: the orders are ``written`` (the commit point, in the
+database, so an ERP that moves the files away cannot make us write them again); (4) rename
+each staged file to its final name. ``ledger.recover`` finishes or undoes a run that died.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from connector.alephee.models import OrderHead
 from connector.config import Config
 from connector.db import atomic
-from connector.fsutil import publish
+from connector.fsutil import stage
 from connector.intake.crashpoints import crashpoint
 from connector.orders import ledger as ledger
 from connector.orders.mapping import OrderMapping
@@ -95,19 +95,20 @@ def publish_batch(
             files.append((planned, batch.mapping.orders_header, batch.orders))
             ledger.plan_orders(conn, planned.file_id, [e for e in batch.order_entries if not e[3]])
     for planned, header, rows in files:
-        _write(config, planned.name, header, rows)
-        crashpoint("orders.after_write")
+        _stage(config, planned.name, header, rows)
+    crashpoint("orders.after_stage")
+    ledger.commit_files(conn, [planned.file_id for planned, _, _ in files], iso(now))
+    crashpoint("orders.after_commit")
     for planned, _, _ in files:
-        ledger.confirm_file(conn, planned.file_id, iso(now))
+        ledger.finish_file(conn, config.folders.outbox, planned.file_id, planned.name)
+        crashpoint("orders.after_write")
 
 
-def _write(config: Config, name: str, header: list[str], rows: Rows) -> None:
+def _stage(config: Config, name: str, header: list[str], rows: Rows) -> None:
     header = sylk_safe(header)
     folder = config.folders.outbox
     if config.outbox.format == "xlsx":
         kind = name.split("-2", 1)[0]
-        publish(folder, f"{name}.xlsx", lambda handle: write_xlsx(handle, kind, header, rows))
+        stage(folder, f"{name}.xlsx", lambda handle: write_xlsx(handle, kind, header, rows))
     else:
-        publish(
-            folder, f"{name}.csv", lambda handle: write_csv(handle, header, rows, config.outbox)
-        )
+        stage(folder, f"{name}.csv", lambda handle: write_csv(handle, header, rows, config.outbox))
