@@ -25,6 +25,7 @@ EXIT_REJECTS = 1
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
 EXIT_LOCKED = 4
+EXIT_INTERNAL = 5  # an unexpected error, contained to its cycle or item (connector.contain)
 
 
 class ConnectorError(Exception):

@@ -112,7 +112,7 @@ def promote(folder: Path, name: str) -> bool:
     if final.exists():
         staged.unlink()
     else:
-        os.replace(staged, final)
+        staged.replace(final)
     fsync_dir(folder)
     return True
 

@@ -44,6 +44,7 @@ class RunSummary:
     cancellations: int = 0
     calls: int = 0
     rate_limited: int = 0
+    internal_errors: int = 0  # unexpected errors contained (connector.contain): exit 5
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -55,9 +56,12 @@ class RunSummary:
             f"(accepted {self.accepted}, refused {self.refused}), orders written "
             f"{self.orders_written}, cancellations {self.cancellations}, calls {self.calls}, "
             f"429s {self.rate_limited}, {self.seconds:.1f} s"
+            + (f", internal errors {self.internal_errors}" if self.internal_errors else "")
         )
 
     def exit_code(self) -> int:
+        if self.internal_errors:
+            return 5  # connector.errors.EXIT_INTERNAL: see the log
         return 1 if (self.rejected or self.files_failed or self.refused) else 0
 
 

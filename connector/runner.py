@@ -22,6 +22,7 @@ from filelock import FileLock, Timeout
 from connector import db, runlog
 from connector.alephee.client import AlephClient
 from connector.config import Config
+from connector.contain import contained, report
 from connector.dryrun.preview import Plan, preview
 from connector.errors import InstanceRunning, StopError
 from connector.intake import Candidate, Claim, Intake, Outcome, Watcher
@@ -113,6 +114,9 @@ def _pass_with_summary(
         code, message = exc.exit_code, str(exc)
         summary.notes.append(message)
         log.error("%s", message)
+    except Exception as exc:  # noqa: BLE001 - last net: recorded as a run, exit 5 (contain)
+        message = report(summary, "the run", exc)
+        code = summary.exit_code()
     finally:
         summary.calls = client.stats.calls - calls_before
         summary.rate_limited = client.stats.by_status.get(429, 0) - limited_before
@@ -142,6 +146,31 @@ def one_pass(
     *,
     wait: bool,
 ) -> None:
+    with contained(summary, "products cycle"):
+        _products(config, conn, client, intake, summary, options, wait=wait)
+    if options.orders and config.orders.enabled:
+        run_due_cycles(
+            config,
+            conn,
+            client,
+            summary,
+            now=options.now(),
+            force=options.force_cycles,
+            dry_run=options.dry_run,
+        )
+
+
+def _products(
+    config: Config,
+    conn: sqlite3.Connection,
+    client: AlephClient,
+    intake: Intake,
+    summary: RunSummary,
+    options: Options,
+    *,
+    wait: bool,
+) -> None:
+    """Inbox files, then the due changes (the products side of a pass)."""
     if not options.dry_run:
         intake.recover()
     ready = intake.ready(wait=wait)
@@ -168,16 +197,6 @@ def one_pass(
             bar.advance()
     if not options.dry_run:
         _send(config, conn, client, summary, options)
-    if options.orders and config.orders.enabled:
-        run_due_cycles(
-            config,
-            conn,
-            client,
-            summary,
-            now=options.now(),
-            force=options.force_cycles,
-            dry_run=options.dry_run,
-        )
 
 
 def preview_file(

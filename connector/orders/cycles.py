@@ -17,14 +17,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from connector.alephee.client import AlephClient
-from connector.alephee.models import IntegrateMark, OrderHead
+from connector.alephee.models import OrderHead
 from connector.config import Config
+from connector.contain import contained, report
 from connector.db import atomic
 from connector.errors import SkipError
-from connector.intake.crashpoints import crashpoint
 from connector.orders import ledger as ledger
 from connector.orders.mapping import OrderMapping, load_order_mapping
-from connector.orders.rows import cancellation_rows, own_order_id
+from connector.orders.marks import mark_written
+from connector.orders.rows import cancellation_rows, cancelled_item_ids, own_order_id
 from connector.orders.write import OrderBatch, publish_batch
 from connector.runlog import RunSummary
 from connector.slots import iso, parse_iso
@@ -32,6 +33,7 @@ from connector.slots import iso, parse_iso
 log = logging.getLogger(__name__)
 NORMAL, LATE = "orders", "cancellations"
 MAX_PASSES = 20
+OURS = ("written", "marked", "not_found")  # orders this connector put in the outbox
 
 
 @dataclass
@@ -41,12 +43,29 @@ class Cycle:
     client: AlephClient
     mapping: OrderMapping
     now: datetime
+    summary: RunSummary
     dry_run: bool = False
     written: int = 0
     cancellations: int = 0
     waiting: int = 0
     not_found: list[int] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    set_aside: set[object] = field(default_factory=set)  # orders reported this cycle
+
+    def head(self, raw: dict[str, Any]) -> OrderHead | None:
+        """The order's header fields, or None when they do not parse: the order is set aside
+        (reported once per cycle, never written nor marked) and the others go on."""
+        try:
+            return OrderHead.model_validate(raw)
+        except Exception as exc:  # noqa: BLE001 - one malformed order must not stop the rest
+            self.put_aside(raw, exc)
+            return None
+
+    def put_aside(self, raw: dict[str, Any], exc: Exception) -> None:
+        oid = raw.get("Id", "?") if isinstance(raw, dict) else "?"
+        if oid not in self.set_aside:
+            self.set_aside.add(oid)
+            report(self.summary, f"order {oid} set aside", exc)
 
 
 def run_due_cycles(
@@ -67,13 +86,17 @@ def run_due_cycles(
     if not due:
         return None
     mapping = load_order_mapping(config.folders.mappings / config.orders.mapping)
-    cycle = Cycle(config, conn, client, mapping, now, dry_run)
-    if not dry_run:
-        ledger.recover(conn, config.folders.outbox, iso(now))
+    cycle = Cycle(config, conn, client, mapping, now, summary, dry_run)
     if NORMAL in due:
-        normal_cycle(cycle)
+        with contained(summary, "orders cycle"):
+            if not dry_run:
+                ledger.recover(conn, config.folders.outbox, iso(now))
+            normal_cycle(cycle)
     if LATE in due:
-        late_cycle(cycle)
+        with contained(summary, "cancellations cycle"):
+            if not dry_run:
+                ledger.recover(conn, config.folders.outbox, iso(now))
+            late_cycle(cycle)
     if not dry_run:
         for name in due:
             ledger.set_last_run(conn, name, iso(now))
@@ -97,8 +120,9 @@ def normal_cycle(cycle: Cycle) -> None:
         mark_written(cycle)
     for _ in range(MAX_PASSES):
         heads = [
-            (OrderHead.model_validate(raw), raw)
+            (head, raw)
             for raw in cycle.client.iter_orders({"Integrated": "false"})
+            if (head := cycle.head(raw)) is not None
         ]
         known = ledger.known(cycle.conn, [head.id for head, _ in heads])
         fresh: list[dict[str, Any]] = []
@@ -125,7 +149,7 @@ def _remark(cycle: Cycle, head: OrderHead, raw: dict[str, Any], state: str) -> i
     """A written order Alephee still lists as not integrated: mark it again, never rewrite."""
     if cycle.dry_run:
         return 1
-    if head.cancelled and not ledger.cancelled_items(cycle.conn, head.id):
+    if head.cancelled and 0 not in ledger.cancelled_items(cycle.conn, head.id):
         write_cancellations(cycle, [raw])
     if state == "marked":
         with atomic(cycle.conn):
@@ -142,59 +166,18 @@ def write_orders(cycle: Cycle, orders: list[dict[str, Any]]) -> int:
         head = OrderHead.model_validate(raw)
         try:
             own = own_order_id(raw, cycle.mapping)
+            batch.add_order(raw, head, own)
         except SkipError as exc:
             cycle.skipped.append(str(exc))
             log.error("%s", exc)
-            continue
-        batch.add_order(raw, head, own)
+        except Exception as exc:  # noqa: BLE001 - set this order aside, write the others
+            cycle.put_aside(raw, exc)
     if batch.empty:
         return 0
     publish_batch(cycle.conn, cycle.config, batch, cycle.now)
     cycle.written += batch.order_count
     cycle.cancellations += batch.cancelled_count
     return len(batch.order_entries)
-
-
-def mark_written(cycle: Cycle) -> None:
-    """PUT orders/integrate for every written order not yet acknowledged, in batches."""
-    pending = ledger.unmarked(cycle.conn)
-    size = cycle.config.alephee.integrate_batch_size
-    for start in range(0, len(pending), size):
-        chunk = pending[start : start + size]
-        marks = [
-            IntegrateMark(
-                order_id=oid,
-                own_order_id=own,
-                integrated=True,
-                erp_status=cycle.config.orders.erp_status,
-            )
-            for oid, own in chunk
-        ]
-        results = cycle.client.integrate(marks)
-        crashpoint("orders.after_integrate")
-        with atomic(cycle.conn):
-            for oid, _ in chunk:
-                _settle_mark(cycle, oid, results.get(oid))
-
-
-def _settle_mark(cycle: Cycle, order_id: int, result: Any) -> None:
-    if result is None:
-        return  # no answer for it: stays "written" and is marked again next cycle
-    if str(result.status) == "200":
-        ledger.set_marked(cycle.conn, order_id, "marked", result.message, iso(cycle.now))
-    elif "not found" in result.message.lower():
-        ledger.set_marked(cycle.conn, order_id, "not_found", result.message, iso(cycle.now))
-        cycle.not_found.append(order_id)
-        log.error(
-            "Alephee does not know order %d (%s): check it in Alephee", order_id, result.message
-        )
-    else:
-        log.warning(
-            "order %d not marked (%s %s); tried again next cycle",
-            order_id,
-            result.status,
-            result.message,
-        )
 
 
 # -- late-cancellation cycle -------------------------------------------------------------------
@@ -209,13 +192,14 @@ def late_cycle(cycle: Cycle) -> None:
     base = {"Integrated": "true", "statusDateFrom": since}
     found: dict[int, dict[str, Any]] = {}
     for raw in cycle.client.iter_orders({"statusType": "99", **base}):
-        found[OrderHead.model_validate(raw).id] = raw
+        if (head := cycle.head(raw)) is not None:
+            found[head.id] = raw
     for raw in cycle.client.iter_orders(base):
-        oid = OrderHead.model_validate(raw).id
-        if oid not in found and _cancelled_item_ids(raw):
-            found[oid] = raw
+        head = cycle.head(raw)
+        if head is not None and head.id not in found and cancelled_item_ids(raw):
+            found[head.id] = raw
     known = ledger.known(cycle.conn, list(found))
-    ours = [raw for oid, raw in sorted(found.items()) if known.get(oid) in ("written", "marked")]
+    ours = [raw for oid, raw in sorted(found.items()) if known.get(oid) in OURS]
     if cycle.dry_run:
         cycle.cancellations += sum(1 for raw in ours if _new_cancellation(cycle, raw))
         return
@@ -227,39 +211,35 @@ def _new_cancellation(cycle: Cycle, raw: dict[str, Any]) -> bool:
     done = ledger.cancelled_items(cycle.conn, head.id)
     if 0 in done:
         return False
-    return head.cancelled or bool(_cancelled_item_ids(raw) - done)
+    return head.cancelled or bool(cancelled_item_ids(raw) - done)
 
 
 def write_cancellations(cycle: Cycle, orders: list[dict[str, Any]]) -> None:
     batch = OrderBatch(cycle.mapping, cycle.config)
     for raw in orders:
-        head = OrderHead.model_validate(raw)
-        done = ledger.cancelled_items(cycle.conn, head.id)
-        if 0 in done:
-            continue  # the whole order was already written as cancelled
-        items = _cancelled_item_ids(raw)
-        if head.cancelled or not items:
-            rows = cancellation_rows(raw, cycle.mapping, tz=cycle.config.schedule.zone)
-            batch.add_cancellation(head.id, 0, rows)
-        else:
-            new = items - done
-            if new:
-                rows = cancellation_rows(
-                    raw, cycle.mapping, tz=cycle.config.schedule.zone, item_ids=new
-                )
-                batch.add_cancellation(head.id, min(new), rows, extra_items=new)
+        try:
+            _add_cancellation(cycle, batch, raw)
+        except Exception as exc:  # noqa: BLE001 - set this order aside, write the others
+            cycle.put_aside(raw, exc)
     if batch.empty:
         return
     publish_batch(cycle.conn, cycle.config, batch, cycle.now)
     cycle.cancellations += batch.cancelled_count
 
 
-def _cancelled_item_ids(raw: dict[str, Any]) -> set[int]:
-    ids = set()
-    for key, items in raw.items():
-        if key.lower() == "items" and isinstance(items, list):
-            for item in items:
-                folded = {str(k).lower(): v for k, v in item.items()}
-                if folded.get("iscancelled") and folded.get("id") is not None:
-                    ids.add(int(folded["id"]))
-    return ids
+def _add_cancellation(cycle: Cycle, batch: OrderBatch, raw: dict[str, Any]) -> None:
+    """Lines for what changed since we last wrote this order: the whole order, or the items
+    cancelled since (never an item that was already cancelled when the order arrived)."""
+    head = OrderHead.model_validate(raw)
+    done = ledger.cancelled_items(cycle.conn, head.id)
+    if 0 in done:
+        return  # the whole order was already written as cancelled
+    items = cancelled_item_ids(raw)
+    zone = cycle.config.schedule.zone
+    if head.cancelled or not items:
+        batch.add_cancellation(head.id, 0, cancellation_rows(raw, cycle.mapping, tz=zone))
+        return
+    new = items - done
+    if new:
+        rows = cancellation_rows(raw, cycle.mapping, tz=zone, item_ids=new)
+        batch.add_cancellation(head.id, min(new), rows, extra_items=new)

@@ -81,9 +81,10 @@ def plan_orders(
 
 
 def plan_cancellations(
-    conn: sqlite3.Connection, file_id: int, rows: Iterable[tuple[int, int, int]]
+    conn: sqlite3.Connection, file_id: int, rows: Iterable[tuple[int, int, int | None]]
 ) -> None:
-    """rows: (order_id, item_id (0 = the whole order), line)."""
+    """rows: (order_id, item_id (0 = the whole order), line). Line None: an item cancelled
+    before the order arrived, left out of the orders file and never written as cancelled."""
     conn.executemany(
         "INSERT OR REPLACE INTO cancellations (order_id, item_id, file_id, line, state) "
         "VALUES (?, ?, ?, ?, 'planned')",
@@ -186,6 +187,50 @@ def set_marked(conn: sqlite3.Connection, order_id: int, state: str, message: str
     )
 
 
+def count_not_found(conn: sqlite3.Connection, order_id: int, message: str, now: str) -> int:
+    """One more "Order not found" answer for a written order; returns how many so far."""
+    conn.execute(
+        "UPDATE orders SET not_found_count = not_found_count + 1, message = ?, marked_at = ? "
+        "WHERE order_id = ?",
+        (message, now, order_id),
+    )
+    row = conn.execute(
+        "SELECT not_found_count FROM orders WHERE order_id = ?", (order_id,)
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    order_id: int
+    own_order_id: str
+    state: str  # written (re-checked next cycle) or not_found (gave up)
+    checks: int
+    message: str
+    since: str | None
+
+
+def unresolved(conn: sqlite3.Connection, limit: int = 50) -> list[Unresolved]:
+    """Orders Alephee said it does not know: still re-checked, or given up on."""
+    rows = conn.execute(
+        "SELECT order_id, own_order_id, state, not_found_count, message, marked_at FROM orders "
+        "WHERE state = 'not_found' OR (state = 'written' AND not_found_count > 0) "
+        "ORDER BY order_id LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return [
+        Unresolved(
+            int(r["order_id"]),
+            str(r["own_order_id"]),
+            str(r["state"]),
+            int(r["not_found_count"]),
+            str(r["message"] or ""),
+            r["marked_at"],
+        )
+        for r in rows
+    ]
+
+
 def cancelled_items(conn: sqlite3.Connection, order_id: int) -> set[int]:
     rows = conn.execute("SELECT item_id FROM cancellations WHERE order_id = ?", (order_id,))
     return {int(r["item_id"]) for r in rows}
@@ -204,5 +249,6 @@ def set_last_run(conn: sqlite3.Connection, name: str, at: str) -> None:
 def counts(conn: sqlite3.Connection) -> dict[str, int]:
     rows = conn.execute("SELECT state, COUNT(*) FROM orders GROUP BY state").fetchall()
     result = {str(r[0]): int(r[1]) for r in rows}
-    result["cancellations"] = int(conn.execute("SELECT COUNT(*) FROM cancellations").fetchone()[0])
+    written = "SELECT COUNT(*) FROM cancellations WHERE line IS NOT NULL"
+    result["cancellations"] = int(conn.execute(written).fetchone()[0])
     return result

@@ -22,7 +22,13 @@ from connector.fsutil import stage
 from connector.intake.crashpoints import crashpoint
 from connector.orders import ledger as ledger
 from connector.orders.mapping import OrderMapping
-from connector.orders.rows import cancellation_rows, order_line_rows, order_rows
+from connector.orders.rows import (
+    cancellation_rows,
+    cancelled_on_arrival,
+    order_line_rows,
+    order_rows,
+    unbooked_cancelled_ids,
+)
 from connector.outbox.publish import sylk_safe, write_csv
 from connector.outbox.typed import Cell
 from connector.outbox.xlsx import write_xlsx
@@ -39,7 +45,8 @@ class OrderBatch:
     lines: list[Sequence[Cell]] = field(default_factory=list)
     cancellations: list[Sequence[Cell]] = field(default_factory=list)
     order_entries: list[tuple[int, str, int, bool]] = field(default_factory=list)
-    cancel_entries: list[tuple[int, int, int]] = field(default_factory=list)
+    unbooked: list[tuple[int, int, int | None]] = field(default_factory=list)
+    cancel_entries: list[tuple[int, int, int | None]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -54,17 +61,24 @@ class OrderBatch:
         return len({entry[0] for entry in self.cancel_entries})
 
     def add_order(self, raw: dict[str, Any], head: OrderHead, own: str) -> None:
+        """Rows are built before anything is added: an order that fails adds nothing."""
         tz = self.config.schedule.zone
-        if head.cancelled:
+        if head.cancelled or cancelled_on_arrival(raw):
             # Already cancelled when it arrives: it goes to the cancellations file only.
+            rows = cancellation_rows(raw, self.mapping, tz=tz)
             line = len(self.cancellations) + 2
-            self.cancellations.extend(cancellation_rows(raw, self.mapping, tz=tz))
+            self.cancellations.extend(rows)
             self.order_entries.append((head.id, own, line, True))
             self.cancel_entries.append((head.id, 0, line))
             return
+        orders = order_rows(raw, self.mapping, tz=tz)
+        lines = order_line_rows(raw, self.mapping, tz=tz)
+        unbooked = unbooked_cancelled_ids(raw, self.mapping)
         self.order_entries.append((head.id, own, len(self.orders) + 2, False))
-        self.orders.extend(order_rows(raw, self.mapping, tz=tz))
-        self.lines.extend(order_line_rows(raw, self.mapping, tz=tz))
+        self.orders.extend(orders)
+        self.lines.extend(lines)
+        # recorded without a line: never reported as a late cancellation
+        self.unbooked.extend((head.id, item, None) for item in sorted(unbooked))
 
     def add_cancellation(
         self, order_id: int, item_id: int, rows: Rows, extra_items: set[int] | None = None
@@ -94,6 +108,7 @@ def publish_batch(
             planned = ledger.plan_file(conn, "orders", stamp, iso(now))
             files.append((planned, batch.mapping.orders_header, batch.orders))
             ledger.plan_orders(conn, planned.file_id, [e for e in batch.order_entries if not e[3]])
+            ledger.plan_cancellations(conn, planned.file_id, batch.unbooked)
     for planned, header, rows in files:
         _stage(config, planned.name, header, rows)
     crashpoint("orders.after_stage")
