@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,12 +33,12 @@ from connector.dryrun.report import (
 from connector.errors import SkipError, StopError
 from connector.intake import Candidate, Ledger, Outcome
 from connector.intake.ledger import sha256_of
-from connector.orders import ledger as orders_ledger
+from connector.orders.cycles import intervals, is_due
 from connector.products.sync import IngestReport, ingest
 from connector.readers import read_export
 from connector.readers.mapping import ProductMapping, match_mapping
 from connector.runlog import RunSummary
-from connector.slots import iso, parse_iso
+from connector.slots import iso
 
 if TYPE_CHECKING:
     from connector.runner import Options
@@ -214,12 +214,4 @@ def dry_run(config: Config, options: Options) -> tuple[int, RunSummary]:
 
 
 def _cycles_due(conn: sqlite3.Connection, config: Config, now: datetime) -> bool:
-    every = {
-        "orders": timedelta(minutes=config.schedule.orders_every_minutes),
-        "cancellations": timedelta(hours=config.schedule.cancellations_every_hours),
-    }
-    for name, interval in every.items():
-        last = orders_ledger.last_run(conn, name)
-        if last is None or now - parse_iso(last) >= interval:
-            return True
-    return False
+    return any(is_due(conn, name, now, every) for name, every in intervals(config).items())

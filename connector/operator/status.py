@@ -44,8 +44,12 @@ MAX_UPCOMING = 10
 
 
 def instance_running(config: Config) -> bool:
-    """Does another process hold the state lock? (probing takes it for an instant)"""
-    path = config.folders.state / "connector.lock"
+    """Is a connector running on this state folder? Probes the running marker, never the
+    instance lock itself (see ``connector.runner.instance_lock``): a ``once`` starting while
+    status looks must not exit 4."""
+    from connector.runner import RUNNING_MARKER
+
+    path = config.folders.state / RUNNING_MARKER
     if not path.exists():
         return False
     lock = FileLock(str(path), timeout=0)

@@ -33,6 +33,7 @@ from connector.slots import iso, parse_iso
 log = logging.getLogger(__name__)
 NORMAL, LATE = "orders", "cancellations"
 MAX_PASSES = 20
+MAX_TOLERANCE = timedelta(seconds=60)
 OURS = ("written", "marked", "not_found")  # orders this connector put in the outbox
 
 
@@ -78,11 +79,8 @@ def run_due_cycles(
     force: bool = False,
     dry_run: bool = False,
 ) -> Cycle | None:
-    every = {
-        NORMAL: timedelta(minutes=config.schedule.orders_every_minutes),
-        LATE: timedelta(hours=config.schedule.cancellations_every_hours),
-    }
-    due = [name for name in (NORMAL, LATE) if force or _is_due(conn, name, now, every[name])]
+    every = intervals(config)
+    due = [name for name in (NORMAL, LATE) if force or is_due(conn, name, now, every[name])]
     if not due:
         return None
     mapping = load_order_mapping(config.folders.mappings / config.orders.mapping)
@@ -107,9 +105,22 @@ def run_due_cycles(
     return cycle
 
 
-def _is_due(conn: sqlite3.Connection, name: str, now: datetime, every: timedelta) -> bool:
+def intervals(config: Config) -> dict[str, timedelta]:
+    return {
+        NORMAL: timedelta(minutes=config.schedule.orders_every_minutes),
+        LATE: timedelta(hours=config.schedule.cancellations_every_hours),
+    }
+
+
+def tolerance(every: timedelta) -> timedelta:
+    """How early a cycle may run: a scheduled task fires a little early or late, and a strict
+    ``>=`` would skip a whole interval for 0.2 s of skew (10 % of it, at most a minute)."""
+    return min(every * 0.1, MAX_TOLERANCE)
+
+
+def is_due(conn: sqlite3.Connection, name: str, now: datetime, every: timedelta) -> bool:
     last = ledger.last_run(conn, name)
-    return last is None or now - parse_iso(last) >= every
+    return last is None or now - parse_iso(last) >= every - tolerance(every)
 
 
 # -- normal cycle ------------------------------------------------------------------------------
