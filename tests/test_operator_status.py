@@ -128,9 +128,9 @@ def test_status_sees_another_running_connector(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import sys, time\nfrom connector.config import load_config\n"
+            "import sys, time\nfrom pathlib import Path\nfrom connector.config import load_config\n"
             "from connector.runner import instance_lock\n"
-            "with instance_lock(load_config(sys.argv[1])):\n"
+            "with instance_lock(load_config(Path(sys.argv[1]))):\n"
             "    print('locked', flush=True)\n    time.sleep(60)",
             str(config.source),
         ],
