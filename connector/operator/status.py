@@ -9,6 +9,7 @@ Reading the state database is safe while a connector runs (SQLite WAL: readers n
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,7 @@ from connector.operator.status_model import (
     RateLimit,
     Run,
     StatusReport,
+    UnresolvedOrder,
     Upcoming,
     run_counts,
 )
@@ -88,6 +90,9 @@ def collect(
                 by_state=orders_ledger.counts(conn),
                 last_orders_cycle=orders_ledger.last_run(conn, "orders"),
                 last_cancellations_cycle=orders_ledger.last_run(conn, "cancellations"),
+                unresolved=[
+                    UnresolvedOrder(**asdict(entry)) for entry in orders_ledger.unresolved(conn)
+                ],
             ),
             runs=[_run(raw) for raw in runlog.recent(conn, runs)],
             alephee=_alephee(runlog.health(conn)),
@@ -259,11 +264,18 @@ def _orders_text(model: StatusReport, config: Config) -> str:
     states = ", ".join(
         f"{n:,} {ORDER_STATES.get(state, state)}" for state, n in sorted(orders.by_state.items())
     )
-    return (
-        f"Orders: {states or 'none yet'}\n"
+    lines = [
+        f"Orders: {states or 'none yet'}",
         f"Order cycle last ran {local(orders.last_orders_cycle, config) or 'never'}; "
-        f"late cancellations {local(orders.last_cancellations_cycle, config) or 'never'}"
-    )
+        f"late cancellations {local(orders.last_cancellations_cycle, config) or 'never'}",
+    ]
+    for entry in orders.unresolved:
+        what = "re-checked next cycle" if entry.state == "written" else "check it in Alephee"
+        lines.append(
+            f"  order {entry.order_id} ({entry.own_order_id}) not found by Alephee "
+            f"{entry.checks}x: {what}"
+        )
+    return "\n".join(lines)
 
 
 def _runs_table(model: StatusReport, config: Config) -> Table:

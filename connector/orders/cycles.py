@@ -52,6 +52,7 @@ class Cycle:
     not_found: list[int] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     set_aside: set[object] = field(default_factory=set)  # orders reported this cycle
+    tried: set[int] = field(default_factory=set)  # orders sent to PUT integrate this cycle
 
     def head(self, raw: dict[str, Any]) -> OrderHead | None:
         """The order's header fields, or None when they do not parse: the order is set aside
@@ -140,7 +141,7 @@ def normal_cycle(cycle: Cycle) -> None:
         again = 0
         for head, raw in heads:
             state = known.get(head.id)
-            if state in ("written", "marked"):
+            if state in OURS:
                 again += _remark(cycle, head, raw, state)
             elif state is None and head.is_complete_pack_order is False:
                 cycle.waiting += 1  # a cart whose sibling orders have not arrived: next cycle
@@ -157,11 +158,15 @@ def normal_cycle(cycle: Cycle) -> None:
 
 
 def _remark(cycle: Cycle, head: OrderHead, raw: dict[str, Any], state: str) -> int:
-    """A written order Alephee still lists as not integrated: mark it again, never rewrite."""
+    """An order of ours Alephee still lists as not integrated: mark it again (unless Alephee
+    kept saying it does not know it), never rewrite it. The late cycle only sees integrated
+    orders, so a cancellation of such an order is written here."""
     if cycle.dry_run:
         return 1
-    if head.cancelled and 0 not in ledger.cancelled_items(cycle.conn, head.id):
+    if _new_cancellation(cycle, raw):
         write_cancellations(cycle, [raw])
+    if state == "not_found":
+        return 0
     if state == "marked":
         with atomic(cycle.conn):
             ledger.set_marked(

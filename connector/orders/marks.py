@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 
 
 def mark_written(cycle: Cycle) -> None:
-    """PUT orders/integrate for every written order not yet acknowledged, in batches."""
-    pending = ledger.unmarked(cycle.conn)
+    """PUT orders/integrate for every written order not yet acknowledged, in batches. An order
+    is sent once per cycle: one whose answer was unclear waits for the next cycle's re-check."""
+    pending = [(oid, own) for oid, own in ledger.unmarked(cycle.conn) if oid not in cycle.tried]
+    cycle.tried.update(oid for oid, _ in pending)
     size = cycle.config.alephee.integrate_batch_size
     for start in range(0, len(pending), size):
         sent = dict(pending[start : start + size])
