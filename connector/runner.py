@@ -180,6 +180,7 @@ def one_pass(
             now=options.now(),
             force=options.force_cycles,
             dry_run=options.dry_run,
+            stop_requested=options.stop_requested,
         )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +47,7 @@ class Cycle:
     now: datetime
     summary: RunSummary
     dry_run: bool = False
+    stop: Callable[[], bool] = lambda: False  # `run` was asked to stop: end after this step
     written: int = 0
     cancellations: int = 0
     waiting: int = 0
@@ -79,19 +81,20 @@ def run_due_cycles(
     now: datetime,
     force: bool = False,
     dry_run: bool = False,
+    stop_requested: Callable[[], bool] = lambda: False,
 ) -> Cycle | None:
     every = intervals(config)
     due = [name for name in (NORMAL, LATE) if force or is_due(conn, name, now, every[name])]
     if not due:
         return None
     mapping = load_order_mapping(config.folders.mappings / config.orders.mapping)
-    cycle = Cycle(config, conn, client, mapping, now, summary, dry_run)
+    cycle = Cycle(config, conn, client, mapping, now, summary, dry_run, stop_requested)
     if NORMAL in due:
         with contained(summary, "orders cycle"):
             if not dry_run:
                 ledger.recover(conn, config.folders.outbox, iso(now))
             normal_cycle(cycle)
-    if LATE in due:
+    if LATE in due and not stop_requested():
         with contained(summary, "cancellations cycle"):
             if not dry_run:
                 ledger.recover(conn, config.folders.outbox, iso(now))
@@ -131,6 +134,8 @@ def normal_cycle(cycle: Cycle) -> None:
     if not cycle.dry_run:
         mark_written(cycle)
     for _ in range(MAX_PASSES):
+        if cycle.stop():
+            return  # what is left is still listed as not integrated: the next run takes it
         heads = [
             (head, raw)
             for raw in cycle.client.iter_orders({"Integrated": "false"})

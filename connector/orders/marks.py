@@ -34,6 +34,8 @@ def mark_written(cycle: Cycle) -> None:
     cycle.tried.update(oid for oid, _ in pending)
     size = cycle.config.alephee.integrate_batch_size
     for start in range(0, len(pending), size):
+        if start and cycle.stop():
+            return  # the rest stays written: marked next run
         sent = dict(pending[start : start + size])
         marks = [
             IntegrateMark(
