@@ -285,9 +285,7 @@ def _send(
 
 
 STOP_POLL_SECONDS = 0.5  # an idle `run` notices a stop request within this
-STOPPING = (
-    b"Stopping: finishing the batch in flight; the rest waits for the next run.\n"
-)
+STOPPING = b"Stopping: finishing the batch in flight; the rest waits for the next run.\n"
 
 
 class StopFlag:
