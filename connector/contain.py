@@ -20,6 +20,7 @@ from connector.runlog import RunSummary
 
 log = logging.getLogger(__name__)
 FILE_ONLY = {"console": False}  # logging ``extra``: the console handler skips such records
+SEE_THE_LOG = "; see the log"
 
 
 def describe(exc: BaseException) -> str:
@@ -32,11 +33,16 @@ def describe(exc: BaseException) -> str:
 
 def report(summary: RunSummary, what: str, exc: BaseException) -> str:
     """Record an unexpected error of ``what``; returns the plain line shown to people."""
-    line = f"{what}: unexpected error ({describe(exc)}); see the log"
+    line = f"{what}: unexpected error ({describe(exc)}){SEE_THE_LOG}"
     summary.internal_errors += 1
     summary.notes.append(line)
     log.error("%s", line, exc_info=exc, extra=FILE_ONLY)
     return line
+
+
+def is_contained(note: str) -> bool:
+    """Is this summary note the plain line of a contained error (``report``)?"""
+    return note.endswith(SEE_THE_LOG)
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from filelock import FileLock, Timeout
 from connector import db, runlog
 from connector.alephee.client import AlephClient
 from connector.config import Config
-from connector.contain import contained, report
+from connector.contain import contained, is_contained, report
 from connector.dryrun.preview import Plan, preview
 from connector.errors import InstanceRunning, StopError, StopRequested
 from connector.intake import Candidate, Claim, Intake, Outcome, Watcher
@@ -348,8 +348,8 @@ def _loop(
     code = 0
     while not stop.event.is_set():
         code, summary = _pass_with_summary(config, conn, client, intake, options, mode="run")
-        for note in summary.notes:
-            log.warning("%s", note)  # `run` has no summary print: the console hears it here
+        for note in filter(is_contained, summary.notes):
+            log.warning("%s", note)  # its traceback went to the log file only; `run` says it here
         if code in (2, 4):
             return code
         if code == 3:

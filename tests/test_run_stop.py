@@ -140,3 +140,32 @@ def test_status_probing_never_makes_a_starting_once_exit_4(tmp_path: Path) -> No
         assert probes > 100
         assert codes == [0, 0, 0, 0]
         assert (config.folders.state / RUNNING_MARKER).exists()
+
+
+def test_run_keeps_running_after_an_unexpected_error(tmp_path: Path) -> None:
+    import sqlite3
+
+    with fast_sandbox() as sb:
+        sb.add_orders(make_orders(2))
+        sb.inject(Fault(kind="bad_shape", endpoint="GET /v2/orders"))
+        config = workspace(tmp_path, sb)
+        proc = start_run(config)
+        try:
+            wait_until(lambda: runs_recorded(config) >= 1)
+            conn = sqlite3.connect(config.db_path)
+            try:
+                (code,) = conn.execute("SELECT exit_code FROM runs").fetchone()
+            finally:
+                conn.close()
+            assert code == 5
+            assert proc.poll() is None  # still watching
+            _, out, err = stop_and_time(proc, signal.SIGTERM)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert proc.returncode == 0, err
+        console = out + err
+        assert "Traceback" not in console
+        assert len([line for line in console.splitlines() if "unexpected error" in line]) == 1
+        assert "Traceback" in (config.log_dir / "connector.log").read_text(encoding="utf-8")

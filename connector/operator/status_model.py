@@ -148,7 +148,9 @@ class StatusReport(Strict):
     generated_at: str
     timezone: str
     config: str = Field(description="the connector.toml this report is about")
-    instance_running: bool = Field(description="another connector holds the state lock now")
+    instance_running: bool = Field(
+        description="a connector is running on this state folder now (its running marker is held)"
+    )
     queue: Queue
     accepted: Accepted
     catalog: Catalog
