@@ -83,6 +83,10 @@ def run_due_cycles(
     dry_run: bool = False,
     stop_requested: Callable[[], bool] = lambda: False,
 ) -> Cycle | None:
+    if not dry_run:
+        # every pass, due or not: a file a killed run committed reaches the ERP without delay
+        with contained(summary, "orders recovery"):
+            ledger.recover(conn, config.folders.outbox, iso(now))
     every = intervals(config)
     due = [name for name in (NORMAL, LATE) if force or is_due(conn, name, now, every[name])]
     if not due:
@@ -91,13 +95,9 @@ def run_due_cycles(
     cycle = Cycle(config, conn, client, mapping, now, summary, dry_run, stop_requested)
     if NORMAL in due:
         with contained(summary, "orders cycle"):
-            if not dry_run:
-                ledger.recover(conn, config.folders.outbox, iso(now))
             normal_cycle(cycle)
     if LATE in due and not stop_requested():
         with contained(summary, "cancellations cycle"):
-            if not dry_run:
-                ledger.recover(conn, config.folders.outbox, iso(now))
             late_cycle(cycle)
     if not dry_run:
         for name in due:
