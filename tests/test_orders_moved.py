@@ -53,3 +53,20 @@ def test_killed_run_then_erp_moves_the_file_writes_each_order_once(
         assert all(sb.order(o["Id"])["Integrated"] for o in orders)
         hidden = [p.name for p in config.folders.outbox.iterdir() if p.name.startswith(".")]
         assert hidden == []  # no staged file left behind
+
+
+def test_outbox_file_names_are_the_ones_the_docs_give(tmp_path: Path) -> None:
+    import re
+
+    from tests.workspace_support import ROOT
+
+    with fast_sandbox() as sb:
+        sb.add_orders(make_orders(2))
+        config = workspace(tmp_path, sb)
+        assert run_cli(config, "once", "--cycles-now").returncode == 0
+        names = [p.name for p in config.folders.outbox.iterdir()]
+    assert names and all(re.fullmatch(r"orders-\d{8}-\d{6}-\d+\.csv", n) for n in names), names
+    for page in ("folders.md", "mapping-orders.md"):
+        text = (ROOT / "docs" / page).read_text(encoding="utf-8")
+        assert "orders-YYYYmmdd-HHMMSS-N.csv" in text, page
+        assert "orders-20250131-140500.csv" not in text, page  # the old, wrong naming
