@@ -2,7 +2,8 @@
 
 Exit codes (``once``, and ``run`` when it stops on an error): 0 all done; 1 done, but rows or
 files were rejected; 2 configuration or usage error; 3 Alephee unreachable, unauthorised or
-rate-limited beyond the run's budget (pending work kept); 4 another instance is running.
+rate-limited beyond the run's budget (pending work kept); 4 another instance is running;
+5 internal error contained to its cycle or order (see the log; the other cycles ran).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@
     │   ├── ConfigError            2: configuration or usage; ``problems``: one line each
     │   ├── AlephUnavailable       3: Alephee unreachable or rate-limited beyond the run's budget
     │   │   └── AuthError          3: 401/403, the key or account is wrong: never retried
-    │   └── InstanceRunning        4: another connector holds the state lock
+    │   ├── InstanceRunning        4: another connector holds the state lock
+    │   └── StopRequested          0: Ctrl+C or SIGTERM; the step in flight was finished
     ├── RetryableError             transient: retry with backoff, within the budget
     │   ├── RateLimited            429; ``retry_after`` seconds from the headers
     │   ├── ServerError            5xx (500 bodies are plain text)
@@ -25,6 +26,7 @@ EXIT_REJECTS = 1
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
 EXIT_LOCKED = 4
+EXIT_INTERNAL = 5  # an unexpected error, contained to its cycle or item (connector.contain)
 
 
 class ConnectorError(Exception):
@@ -55,6 +57,12 @@ class AuthError(AlephUnavailable):
 
 class InstanceRunning(StopError):
     exit_code = EXIT_LOCKED
+
+
+class StopRequested(StopError):
+    """Ctrl+C or SIGTERM during ``run``: stop after the step in flight, all of it committed."""
+
+    exit_code = EXIT_OK
 
 
 class RetryableError(ConnectorError):

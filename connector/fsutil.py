@@ -153,6 +153,76 @@ def _link_unique(tmp: Path, folder: Path, name: str) -> Path:
             return final
 
 
+STAGED_SUFFIX = ".staged"
+
+
+def staged_path(folder: Path, name: str) -> Path:
+    """Where ``name`` waits, hidden from the ERP, until its commit is recorded elsewhere."""
+    return folder / f"{TMP_PREFIX}{name}{STAGED_SUFFIX}"
+
+
+def stage(folder: Path, name: str, write: Callable[[BinaryIO], None]) -> Path:
+    """Write ``name`` whole and durable under its staged (hidden) name; see ``promote``.
+
+    Two-step publishing for files whose commit point must be a database row: stage, record the
+    commit, then ``promote``. A crash after the record is finished by promoting again; a
+    crash before it leaves only a staged file, which is deleted. Once promoted, the file may
+    be moved away by anyone: the record, not the file, says it was written.
+    """
+    rehearsing = _rehearsing.get()
+    if rehearsing is not None:
+        rehearsing.effects.append(f"write {folder / name}")
+        folder = rehearsing.stand_in(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = staged_path(folder, name)
+    with open(staged, "wb") as handle:
+        write(handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return staged
+
+
+def promote(folder: Path, name: str) -> bool:
+    """Give a staged file its final name (atomic rename); False when nothing was staged.
+
+    The final name is reserved (unique by construction), so replacing is safe; when a final
+    file is somehow there already, the staged copy is the same content and is dropped.
+    """
+    folder, recorded = _rehearsed(folder, name, "promote")
+    if recorded:
+        return True
+    staged, final = staged_path(folder, name), folder / name
+    if not staged.exists():
+        return False
+    if final.exists():
+        staged.unlink()
+    else:
+        staged.replace(final)
+    fsync_dir(folder)
+    return True
+
+
+def discard_staged(folder: Path, name: str) -> None:
+    folder, recorded = _rehearsed(folder, name, "discard")
+    if recorded:
+        return
+    with contextlib.suppress(FileNotFoundError):
+        staged_path(folder, name).unlink()
+
+
+def _rehearsed(folder: Path, name: str, verb: str) -> tuple[Path, bool]:
+    """In a rehearsal: a file staged by it is handled in the scratch folder; a real one left by
+    an earlier run is only recorded (True). Outside one: the folder itself, nothing recorded."""
+    rehearsing = _rehearsing.get()
+    if rehearsing is None:
+        return folder, False
+    scratch = rehearsing.stand_in(folder)
+    if staged_path(scratch, name).exists():
+        return scratch, False
+    rehearsing.effects.append(f"{verb} {staged_path(folder, name)}")
+    return folder, True
+
+
 def move_unique(src: Path, folder: Path, name: str | None = None) -> Path:
     """Move ``src`` into ``folder`` under a name that does not overwrite anything."""
     target = unique_path(folder, name or src.name)

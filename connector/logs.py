@@ -46,9 +46,27 @@ def setup_logging(
     stream = sys.stderr
     if console and stream is not None and not getattr(stream, "closed", False):
         console_handler = logging.StreamHandler(stream)
-        console_handler.setFormatter(RedactingFormatter("%(levelname)s: %(message)s"))
+        console_handler.setFormatter(ConsoleFormatter("%(levelname)s: %(message)s"))
+        console_handler.addFilter(_not_file_only)
         console_handler.setLevel(logging.DEBUG if verbose else console_level)
         _install(root, console_handler)
+
+
+class ConsoleFormatter(RedactingFormatter):
+    """One plain line per record: tracebacks go to the log file only."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info = record.exc_text = record.stack_info = None
+        try:
+            return super().format(record)
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
+def _not_file_only(record: logging.LogRecord) -> bool:
+    """Records logged with ``extra={"console": False}`` are for the log file only."""
+    return getattr(record, "console", True) is not False
 
 
 def _install(root: logging.Logger, handler: logging.Handler) -> None:

@@ -48,6 +48,7 @@ class RunSummary:
     documents_failed: int = 0
     calls: int = 0
     rate_limited: int = 0
+    internal_errors: int = 0  # unexpected errors contained (connector.contain): exit 5
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -59,6 +60,7 @@ class RunSummary:
             f"(accepted {self.accepted}, refused {self.refused}), orders written "
             f"{self.orders_written}, cancellations {self.cancellations}, {self._back()}"
             f"calls {self.calls}, 429s {self.rate_limited}, {self.seconds:.1f} s"
+            + (f", internal errors {self.internal_errors}" if self.internal_errors else "")
         )
 
     def _back(self) -> str:
@@ -71,6 +73,8 @@ class RunSummary:
         )
 
     def exit_code(self) -> int:
+        if self.internal_errors:
+            return 5  # connector.errors.EXIT_INTERNAL: see the log
         problems = self.rejected or self.files_failed or self.refused or self.status_refused
         problems = problems or self.documents_failed
         return 1 if problems else 0

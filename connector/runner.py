@@ -10,8 +10,10 @@ the state back and records file effects, and a ``RecordingClient`` records what 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,11 +28,12 @@ from connector.alephee import orderrefs
 from connector.alephee.client import AlephClient
 from connector.clock import Clock
 from connector.config import Config
+from connector.contain import contained, is_contained, report
 from connector.documents import ledger as documents_ledger
 from connector.documents import stage as documents_stage
 from connector.dryrun.plan import Plan, rehearse
 from connector.dryrun.recorder import RecordingClient
-from connector.errors import InstanceRunning, StopError
+from connector.errors import InstanceRunning, StopError, StopRequested
 from connector.intake import Claim, Intake, Outcome, Watcher
 from connector.orders import ledger as orders_ledger
 from connector.orders.cycles import run_due_cycles
@@ -46,6 +49,7 @@ from connector.slots import iso
 
 log = logging.getLogger(__name__)
 utcnow = clock.now  # kept for callers of the old name
+MARKER_WAIT_SECONDS = 2.0
 
 
 @dataclass
@@ -60,11 +64,21 @@ class Options:
     plan: Plan = field(default_factory=Plan)  # what a dry run found (connector.dryrun)
     # -- issue 15: called after each recorded pass (cli passes connector.alerts.after_pass)
     after_pass: Callable[[sqlite3.Connection], None] | None = None
+    stop_requested: Callable[[], bool] = lambda: False  # `run`: Ctrl+C or SIGTERM arrived
+
+
+RUNNING_MARKER = "connector.running.lock"
 
 
 @contextmanager
 def instance_lock(config: Config) -> Iterator[None]:
-    """One connector per state folder. The OS releases the lock when its holder dies."""
+    """One connector per state folder. The OS releases the lock when its holder dies.
+
+    The holder also holds RUNNING_MARKER, which ``connector status`` probes instead of the
+    instance lock: a probe that took the instance lock for an instant would make a ``once``
+    starting at that instant exit 4. The marker is taken with a short wait, so a probe in
+    flight only delays the start by a moment.
+    """
     config.folders.state.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(config.folders.state / "connector.lock"), timeout=0)
     try:
@@ -74,9 +88,16 @@ def instance_lock(config: Config) -> Iterator[None]:
             f"another connector is already running on {config.folders.state}; "
             "wait for it to finish (a scheduled task should use 'do not start a new instance')"
         ) from None
+    marker = FileLock(str(config.folders.state / RUNNING_MARKER), timeout=MARKER_WAIT_SECONDS)
+    try:
+        marker.acquire()
+    except Timeout:
+        log.debug("the running marker stayed busy; status may not see this run")
     try:
         yield
     finally:
+        if marker.is_locked:
+            marker.release()
         lock.release()
 
 
@@ -132,10 +153,16 @@ def _pass_with_summary(
     try:
         one_pass(config, conn, client, intake, summary, options, wait=mode == "once")
         code = summary.exit_code()
+    except StopRequested as exc:
+        code, message = exc.exit_code, str(exc)
+        log.info("%s", message)
     except StopError as exc:
         code, message = exc.exit_code, str(exc)
         summary.notes.append(message)
         log.error("%s", message)
+    except Exception as exc:  # noqa: BLE001 - last net: recorded as a run, exit 5 (contain)
+        message = report(summary, "the run", exc)
+        code = summary.exit_code()
     finally:
         summary.calls = client.stats.calls - calls_before
         summary.rate_limited = client.stats.by_status.get(429, 0) - limited_before
@@ -167,6 +194,35 @@ def one_pass(
     *,
     wait: bool,
 ) -> None:
+    with contained(summary, "products cycle"):
+        _products(config, conn, client, intake, summary, options, wait=wait)
+    if not options.stop_requested():
+        with contained(summary, "order status and documents"):
+            _back_to_alephee(config, conn, client, summary, options, wait=wait)
+    if _orders_on(config, options) and not options.stop_requested():
+        cycle = run_due_cycles(
+            config,
+            conn,
+            client,
+            summary,
+            now=options.now(),
+            force=options.force_cycles,
+            stop_requested=options.stop_requested,
+        )
+        options.plan.cycles(cycle is not None)
+
+
+def _products(
+    config: Config,
+    conn: sqlite3.Connection,
+    client: AlephClient,
+    intake: Intake,
+    summary: RunSummary,
+    options: Options,
+    *,
+    wait: bool,
+) -> None:
+    """Inbox files, then the due changes (the products side of a pass)."""
     intake.recover()
     ready = intake.ready(wait=wait)
     ready = documents_stage.without_documents(config, ready)  # documents: their own step below
@@ -187,6 +243,8 @@ def one_pass(
     plan = options.plan
     with Progress(len(ready), "files", enabled=options.progress) as bar:
         for candidate in ready:
+            if options.stop_requested():
+                break  # the files left wait for the next run, untouched
             plan.file_started(conn)
             outcome = intake.process(candidate, routed)
             plan.file_done(
@@ -202,12 +260,6 @@ def one_pass(
             bar.advance()
     plan.before_send(conn)
     _send(config, conn, client, summary, options)
-    _back_to_alephee(config, conn, client, summary, options, wait=wait)  # status, documents
-    if _orders_on(config, options):
-        cycle = run_due_cycles(
-            config, conn, client, summary, now=options.now(), force=options.force_cycles
-        )
-        plan.cycles(cycle is not None)
 
 
 def _orders_on(config: Config, options: Options) -> bool:
@@ -258,9 +310,13 @@ def _send(
     if not due:
         return
     with Progress(due, "changes", enabled=options.progress) as bar:
-        report = send_due(
-            conn, client, now, batch_size=config.alephee.batch_size, progress=bar.advance
-        )
+
+        def advance(count: int) -> None:
+            bar.advance(count)  # called after each batch is committed
+            if options.stop_requested():
+                raise StopRequested("stopped on request after a batch; the rest stays queued")
+
+        report = send_due(conn, client, now, batch_size=config.alephee.batch_size, progress=advance)
     summary.sent += report.sent
     summary.accepted += report.accepted
     summary.refused += len(report.refused)
@@ -274,15 +330,23 @@ def _send(
 # -- the long-running watcher -------------------------------------------------------------------
 
 
+STOP_POLL_SECONDS = 0.5  # an idle `run` notices a stop request within this
+STOPPING = b"Stopping: finishing the batch in flight; the rest waits for the next run.\n"
+
+
 class StopFlag:
-    """Set by Ctrl+C or SIGTERM; the loop finishes the current step and exits cleanly."""
+    """Set by Ctrl+C or SIGTERM: an idle loop stops within STOP_POLL_SECONDS, a busy one after
+    the batch or file in flight (``Options.stop_requested``), its state committed."""
 
     def __init__(self) -> None:
         self.event = threading.Event()
 
     def install(self) -> None:
         def handle(signum: int, frame: FrameType | None) -> None:
-            log.info("stop requested (signal %d); finishing the current step", signum)
+            # Only async-signal-safe work here: a raw write, no logging or buffered print
+            # (the main thread may be inside one of those when the signal lands).
+            if not self.event.is_set():
+                _raw_say(STOPPING)
             self.event.set()
 
         signal.signal(signal.SIGINT, handle)
@@ -290,9 +354,19 @@ class StopFlag:
             signal.signal(signal.SIGTERM, handle)
 
 
+def _raw_say(text: bytes) -> None:
+    stream = sys.stderr
+    try:
+        if stream is not None:
+            os.write(stream.fileno(), text)
+    except (OSError, ValueError, AttributeError):
+        pass  # no console (pythonw): the log says it when the loop ends
+
+
 def run(config: Config, options: Options | None = None, stop: StopFlag | None = None) -> int:
     options = options or Options()
     stop = stop or StopFlag()
+    options.stop_requested = stop.event.is_set
     with instance_lock(config):
         conn = open_state(config)
         client = AlephClient(config.alephee, config.retry, sleep=options.sleep)
@@ -319,12 +393,29 @@ def _loop(
     log.info("watching %s (Ctrl+C to stop)", config.folders.inbox)
     code = 0
     while not stop.event.is_set():
-        code, _ = _pass_with_summary(config, conn, client, intake, options, mode="run")
+        code, summary = _pass_with_summary(config, conn, client, intake, options, mode="run")
+        for note in filter(is_contained, summary.notes):
+            log.warning("%s", note)  # its traceback went to the log file only; `run` says it here
         if code in (2, 4):
             return code
         if code == 3:
             # Alephee unreachable: keep watching, but wait a whole rescan before trying again.
-            stop.event.wait(config.intake.rescan_seconds)
+            _idle(stop, None, config.intake.rescan_seconds)
             continue
-        watcher.wait(intake.next_scan_in())
-    return 0 if code in (0, 1) else code
+        _idle(stop, watcher, intake.next_scan_in())
+    log.info("stopped on request")
+    return 0 if code in (0, 1, 5) else code
+
+
+def _idle(stop: StopFlag, watcher: Watcher | None, seconds: float) -> None:
+    """Wait for ``seconds``, an inbox event, or a stop request, whichever comes first."""
+    deadline = time.monotonic() + seconds
+    while not stop.event.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        step = min(left, STOP_POLL_SECONDS)
+        if watcher is not None and watcher.wait(step):
+            return
+        if watcher is None:
+            stop.event.wait(step)

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "connector"
 
 GROUND = {
-    "__init__", "cells", "clock", "config", "db", "errors", "fsutil", "logs", "progress",
+    "__init__", "cells", "clock", "config", "contain", "db", "errors", "fsutil", "logs", "progress",
     "redact", "runlog", "slots",
 }  # fmt: skip
 RANKS = {

@@ -124,14 +124,15 @@ def test_status_sees_another_running_connector(tmp_path: Path) -> None:
     with fast_sandbox() as sb:
         config = setup(tmp_path / "site", sb)
     config.folders.state.mkdir(parents=True, exist_ok=True)
-    lock = config.folders.state / "connector.lock"
     holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
-            "import sys, time; from filelock import FileLock; l = FileLock(sys.argv[1]); "
-            "l.acquire(); print('locked', flush=True); time.sleep(60)",
-            str(lock),
+            "import sys, time\nfrom pathlib import Path\nfrom connector.config import load_config\n"
+            "from connector.runner import instance_lock\n"
+            "with instance_lock(load_config(Path(sys.argv[1]))):\n"
+            "    print('locked', flush=True)\n    time.sleep(60)",
+            str(config.source),
         ],
         stdout=subprocess.PIPE,
         text=True,

@@ -134,7 +134,7 @@ def test_cycles_run_no_more_often_than_configured(tmp_path: Path) -> None:
         once_at(0)
         first = order_gets()
         assert first >= 2  # the normal cycle and the late-cancellation cycle
-        for minute in (1, 5, 14):
+        for minute in (1, 5, 13.9):  # 15 minutes less the tolerance (60 s) is 14
             once_at(minute)
         assert order_gets() == first  # every 15 minutes at most, however often once runs
         once_at(15)
@@ -187,3 +187,33 @@ def test_an_order_whose_own_id_cannot_be_built_is_reported_not_looped(tmp_path: 
         assert (
             sb.order(orders[0]["Id"])["IntegratedOrderId"] == f"ML-{orders[0]['ExternalOrderId']}"
         )
+
+
+def test_a_cycle_is_due_a_little_before_its_interval_to_absorb_skew(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    with fast_sandbox() as sb:
+        config = workspace(tmp_path, sb, extra="[schedule]\norders_every_minutes = 1\n")
+        start = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+        def normal_gets() -> int:
+            return len(
+                [
+                    r
+                    for r in sb.requests
+                    if r.endpoint == "GET /v2/orders" and r.query.get("Integrated") == "false"
+                ]
+            )
+
+        def once_at(seconds: float) -> int:
+            before = normal_gets()
+            code, _ = once(
+                config, Options(progress=False, now=lambda: start + timedelta(seconds=seconds))
+            )
+            assert code == 0
+            return normal_gets() - before
+
+        assert once_at(0) == 1
+        assert once_at(59) == 1  # 59 s of a 60 s interval: due (tolerance 6 s)
+        assert once_at(59 + 53) == 0  # 53 s later: not yet (60 s less 6 s is 54 s)
+        assert once_at(59 + 54) == 1

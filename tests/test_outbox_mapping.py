@@ -64,6 +64,7 @@ def test_defaults_of_a_minimal_mapping(tmp_path: Path) -> None:
         "Pedido marketplace",
         "Fecha cancelación",
         "Estado",
+        "Cancelado",
         "SKU",
         "Cantidad",
     ]

@@ -29,6 +29,7 @@ from tests.outbox_support import (
     sample_order,
 )
 
+SKU = 6  # the SKU column of the default cancellations file
 COLUMNS = """
 [[columns]]
 name = "Pedido"
@@ -157,11 +158,19 @@ def test_partial_cancellation_rows(tmp_path: Path) -> None:
     assert cells["SKU"] == Text("B")
     assert cells["Cantidad"] == Number(Decimal(2), 0)
     assert cells["Pedido ERP"] == Text("ALE-5001")
-    assert cells["Estado"] == Text("Pendiente de envío")
+    # the order still says "Pendiente de envío"; the row says what it cancels (issue 16)
+    assert cells["Cancelado"] == Text("Ítem cancelado")
+    assert cells["Estado"] in (Text("Pendiente de envío"), Text("Cancelada"))
+    whole = cancellation_rows(
+        realistic_order(Items=items, IsCancelled=True), mapping, tz=BUENOS_AIRES
+    )
+    assert dict(zip(mapping.cancellations_header, whole[0], strict=True))["Cancelado"] == Text(
+        "Pedido cancelado"
+    )
     date = cells["Fecha cancelación"]
     assert isinstance(date, Date) and date.render() == "2025-01-31 23:30"  # 02:30Z -> UTC-3
     chosen = cancellation_rows(order, mapping, tz=BUENOS_AIRES, item_ids={71})
-    assert [row[5] for row in chosen] == [Text("A")]
+    assert [row[SKU] for row in chosen] == [Text("A")]
     assert cancellation_rows(order, mapping, tz=BUENOS_AIRES, item_ids={999}) == []
 
 
@@ -169,10 +178,10 @@ def test_partial_cancellation_of_a_kit_follows_the_kit_setting(tmp_path: Path) -
     order = realistic_order()
     kit_ids = {12, 13, 14}
     rows = cancellation_rows(order, mapping_with(tmp_path), tz=BUENOS_AIRES, item_ids=kit_ids)
-    assert [row[5] for row in rows] == [Text("KIT-MATE")]
+    assert [row[SKU] for row in rows] == [Text("KIT-MATE")]
     components = mapping_with(tmp_path, 'kits = "components"')
     rows = cancellation_rows(order, components, tz=BUENOS_AIRES, item_ids=kit_ids)
-    assert [row[5] for row in rows] == [Text("MATE-01"), Text("BOMB-01")]
+    assert [row[SKU] for row in rows] == [Text("MATE-01"), Text("BOMB-01")]
 
 
 def test_whole_cancellation_is_one_row_without_item_cells(tmp_path: Path) -> None:
@@ -182,7 +191,7 @@ def test_whole_cancellation_is_one_row_without_item_cells(tmp_path: Path) -> Non
     )
     (row,) = cancellation_rows(order, mapping_with(tmp_path), tz=BUENOS_AIRES)
     assert row[0] == Text("5001") and row[4] == Text("Cancelada")
-    assert row[5:] == [EMPTY, EMPTY]
+    assert row[5:] == [Text("Pedido cancelado"), EMPTY, EMPTY]
 
 
 @pytest.mark.parametrize(

@@ -304,7 +304,7 @@ class AlephClient:
             return data
         message = _message(response)
         if status == 429:
-            retry_after = float(response.headers.get("x-ratelimit-retryafter", "0") or 0)
+            retry_after = header_seconds(response.headers.get("x-ratelimit-retryafter"))
             raise RateLimited(f"{name}: rate limited by Alephee", retry_after=retry_after)
         if status in (401, 403):
             raise AuthError(
@@ -318,6 +318,18 @@ class AlephClient:
         raise RequestRejected(
             f"{name}: Alephee rejected the request ({status}: {message})", status=status
         )
+
+
+def header_seconds(value: str | None) -> float:
+    """Seconds from a header that should be a number: ``1``, ``1.5``, also ``1.5s``; 0 when
+    it says nothing usable (the pacer then falls back to its own wait)."""
+    text = (value or "").strip().lower().removesuffix("s").strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        log.debug("unusable x-ratelimit-retryafter header %r", value)
+        return 0.0
+    return seconds if seconds == seconds and seconds >= 0 else 0.0  # NaN and negatives: 0
 
 
 def _by_order_id(response: IntegrateResponse) -> dict[int, IntegrateResult]:

@@ -9,6 +9,7 @@ Reading the state database is safe while a connector runs (SQLite WAL: readers n
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,7 @@ from connector.operator.status_model import (
     StatusRefusal,
     StatusReport,
     StatusUpdates,
+    UnresolvedOrder,
     Upcoming,
     run_counts,
 )
@@ -51,8 +53,12 @@ MAX_UPCOMING = 10
 
 
 def instance_running(config: Config) -> bool:
-    """Does another process hold the state lock? (probing takes it for an instant)"""
-    path = config.folders.state / "connector.lock"
+    """Is a connector running on this state folder? Probes the running marker, never the
+    instance lock itself (see ``connector.runner.instance_lock``): a ``once`` starting while
+    status looks must not exit 4."""
+    from connector.runner import RUNNING_MARKER
+
+    path = config.folders.state / RUNNING_MARKER
     if not path.exists():
         return False
     lock = FileLock(str(path), timeout=0)
@@ -91,6 +97,9 @@ def collect(
                 by_state=orders_ledger.counts(conn),
                 last_orders_cycle=orders_ledger.last_run(conn, "orders"),
                 last_cancellations_cycle=orders_ledger.last_run(conn, "cancellations"),
+                unresolved=[
+                    UnresolvedOrder(**asdict(entry)) for entry in orders_ledger.unresolved(conn)
+                ],
             ),
             status_updates=_status_updates(conn),
             documents=_documents(conn, config),
@@ -296,11 +305,18 @@ def _orders_text(model: StatusReport, config: Config) -> str:
     states = ", ".join(
         f"{n:,} {ORDER_STATES.get(state, state)}" for state, n in sorted(orders.by_state.items())
     )
-    return (
-        f"Orders: {states or 'none yet'}\n"
+    lines = [
+        f"Orders: {states or 'none yet'}",
         f"Order cycle last ran {local(orders.last_orders_cycle, config) or 'never'}; "
-        f"late cancellations {local(orders.last_cancellations_cycle, config) or 'never'}"
-    )
+        f"late cancellations {local(orders.last_cancellations_cycle, config) or 'never'}",
+    ]
+    for entry in orders.unresolved:
+        what = "re-checked next cycle" if entry.state == "written" else "check it in Alephee"
+        lines.append(
+            f"  order {entry.order_id} ({entry.own_order_id}) not found by Alephee "
+            f"{entry.checks}x: {what}"
+        )
+    return "\n".join(lines)
 
 
 def _back_text(model: StatusReport, config: Config) -> str:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connector.runlog import RunSummary
 
-SCHEMA_VERSION = 2  # 2: status_updates, documents and their run counts
+SCHEMA_VERSION = 2  # 2: status_updates, documents, orders.unresolved, internal_errors, exit 5
 
 
 class Strict(BaseModel):
@@ -68,6 +68,18 @@ class Files(Strict):
     waiting: list[str] = Field(description="file names in the inbox now")
 
 
+class UnresolvedOrder(Strict):
+    order_id: int = Field(description="Alephee's order Id")
+    own_order_id: str = Field(description="the ERP's id for it (OwnOrderId)")
+    state: str = Field(
+        description="written: Alephee said 'Order not found', re-checked next cycle; "
+        "not_found: still unknown after every re-check, no longer tried"
+    )
+    checks: int = Field(ge=0, description="'Order not found' answers so far")
+    message: str = Field(description="Alephee's last answer")
+    since: str | None = Field(description="when Alephee last answered it (UTC)")
+
+
 class Orders(Strict):
     by_state: dict[str, int] = Field(
         description="orders per state: written (in a file, mark pending), marked (integrated "
@@ -75,6 +87,9 @@ class Orders(Strict):
     )
     last_orders_cycle: str | None
     last_cancellations_cycle: str | None
+    unresolved: list[UnresolvedOrder] = Field(
+        description="orders in the outbox that Alephee said it does not know (at most 50)"
+    )
 
 
 class StatusRefusal(Strict):
@@ -150,6 +165,9 @@ class RunCounts(Strict):
     documents_failed: int = 0
     calls: int = 0
     rate_limited: int = Field(default=0, description="429 answers during the run")
+    internal_errors: int = Field(
+        default=0, description="unexpected errors contained to a cycle or an order (exit 5)"
+    )
     seconds: float = 0.0
     notes: list[str] = []
 
@@ -158,7 +176,9 @@ class Run(Strict):
     mode: str = Field(description="once or run")
     started_at: str
     finished_at: str
-    exit_code: int = Field(description="0 ok, 1 rejects, 2 configuration, 3 Alephee, 4 locked")
+    exit_code: int = Field(
+        description="0 ok, 1 rejects, 2 configuration, 3 Alephee, 4 locked, 5 internal error"
+    )
     summary: RunCounts
     message: str
 
@@ -168,7 +188,9 @@ class StatusReport(Strict):
     generated_at: str
     timezone: str
     config: str = Field(description="the connector.toml this report is about")
-    instance_running: bool = Field(description="another connector holds the state lock now")
+    instance_running: bool = Field(
+        description="a connector is running on this state folder now (its running marker is held)"
+    )
     queue: Queue
     accepted: Accepted
     catalog: Catalog

@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from connector.alephee.client import AlephClient
-from connector.alephee.models import IntegrateMark, OrderHead
+from connector.alephee.models import OrderHead
 from connector.config import Config
+from connector.contain import contained, report
 from connector.db import atomic
 from connector.errors import SkipError
-from connector.intake.crashpoints import crashpoint
 from connector.orders import ledger as ledger
 from connector.orders.mapping import OrderMapping, load_order_mapping
-from connector.orders.rows import cancellation_rows, own_order_id
+from connector.orders.marks import mark_written
+from connector.orders.rows import cancellation_rows, cancelled_item_ids, own_order_id
 from connector.orders.write import OrderBatch, publish_batch
 from connector.runlog import RunSummary
 from connector.slots import iso, parse_iso
@@ -32,6 +34,8 @@ from connector.slots import iso, parse_iso
 log = logging.getLogger(__name__)
 NORMAL, LATE = "orders", "cancellations"
 MAX_PASSES = 20
+MAX_TOLERANCE = timedelta(seconds=60)
+OURS = ("written", "marked", "not_found")  # orders this connector put in the outbox
 
 
 @dataclass
@@ -41,11 +45,30 @@ class Cycle:
     client: AlephClient
     mapping: OrderMapping
     now: datetime
+    summary: RunSummary
+    stop: Callable[[], bool] = lambda: False  # `run` was asked to stop: end after this step
     written: int = 0
     cancellations: int = 0
     waiting: int = 0
     not_found: list[int] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    set_aside: set[object] = field(default_factory=set)  # orders reported this cycle
+    tried: set[int] = field(default_factory=set)  # orders sent to PUT integrate this cycle
+
+    def head(self, raw: dict[str, Any]) -> OrderHead | None:
+        """The order's header fields, or None when they do not parse: the order is set aside
+        (reported once per cycle, never written nor marked) and the others go on."""
+        try:
+            return OrderHead.model_validate(raw)
+        except Exception as exc:  # noqa: BLE001 - one malformed order must not stop the rest
+            self.put_aside(raw, exc)
+            return None
+
+    def put_aside(self, raw: dict[str, Any], exc: Exception) -> None:
+        oid = raw.get("Id", "?") if isinstance(raw, dict) else "?"
+        if oid not in self.set_aside:
+            self.set_aside.add(oid)
+            report(self.summary, f"order {oid} set aside", exc)
 
 
 def run_due_cycles(
@@ -56,21 +79,23 @@ def run_due_cycles(
     *,
     now: datetime,
     force: bool = False,
+    stop_requested: Callable[[], bool] = lambda: False,
 ) -> Cycle | None:
-    every = {
-        NORMAL: timedelta(minutes=config.schedule.orders_every_minutes),
-        LATE: timedelta(hours=config.schedule.cancellations_every_hours),
-    }
-    due = [name for name in (NORMAL, LATE) if force or _is_due(conn, name, now, every[name])]
+    # every pass, due or not: a file a killed run committed reaches the ERP without delay
+    with contained(summary, "orders recovery"):
+        ledger.recover(conn, config.folders.outbox, iso(now))
+    every = intervals(config)
+    due = [name for name in (NORMAL, LATE) if force or is_due(conn, name, now, every[name])]
     if not due:
         return None
     mapping = load_order_mapping(config.folders.mappings / config.orders.mapping)
-    cycle = Cycle(config, conn, client, mapping, now)
-    ledger.recover(conn, config.folders.outbox, iso(now))
+    cycle = Cycle(config, conn, client, mapping, now, summary, stop_requested)
     if NORMAL in due:
-        normal_cycle(cycle)
-    if LATE in due:
-        late_cycle(cycle)
+        with contained(summary, "orders cycle"):
+            normal_cycle(cycle)
+    if LATE in due and not stop_requested():
+        with contained(summary, "cancellations cycle"):
+            late_cycle(cycle)
     for name in due:
         ledger.set_last_run(conn, name, iso(now))
     summary.orders_written += cycle.written
@@ -80,9 +105,22 @@ def run_due_cycles(
     return cycle
 
 
-def _is_due(conn: sqlite3.Connection, name: str, now: datetime, every: timedelta) -> bool:
+def intervals(config: Config) -> dict[str, timedelta]:
+    return {
+        NORMAL: timedelta(minutes=config.schedule.orders_every_minutes),
+        LATE: timedelta(hours=config.schedule.cancellations_every_hours),
+    }
+
+
+def tolerance(every: timedelta) -> timedelta:
+    """How early a cycle may run: a scheduled task fires a little early or late, and a strict
+    ``>=`` would skip a whole interval for 0.2 s of skew (10 % of it, at most a minute)."""
+    return min(every * 0.1, MAX_TOLERANCE)
+
+
+def is_due(conn: sqlite3.Connection, name: str, now: datetime, every: timedelta) -> bool:
     last = ledger.last_run(conn, name)
-    return last is None or now - parse_iso(last) >= every
+    return last is None or now - parse_iso(last) >= every - tolerance(every)
 
 
 # -- normal cycle ------------------------------------------------------------------------------
@@ -91,16 +129,19 @@ def _is_due(conn: sqlite3.Connection, name: str, now: datetime, every: timedelta
 def normal_cycle(cycle: Cycle) -> None:
     mark_written(cycle)
     for _ in range(MAX_PASSES):
+        if cycle.stop():
+            return  # what is left is still listed as not integrated: the next run takes it
         heads = [
-            (OrderHead.model_validate(raw), raw)
+            (head, raw)
             for raw in cycle.client.iter_orders({"Integrated": "false"})
+            if (head := cycle.head(raw)) is not None
         ]
         known = ledger.known(cycle.conn, [head.id for head, _ in heads])
         fresh: list[dict[str, Any]] = []
         again = 0
         for head, raw in heads:
             state = known.get(head.id)
-            if state in ("written", "marked"):
+            if state in OURS:
                 again += _remark(cycle, head, raw, state)
             elif state is None and head.is_complete_pack_order is False:
                 cycle.waiting += 1  # a cart whose sibling orders have not arrived: next cycle
@@ -114,9 +155,13 @@ def normal_cycle(cycle: Cycle) -> None:
 
 
 def _remark(cycle: Cycle, head: OrderHead, raw: dict[str, Any], state: str) -> int:
-    """A written order Alephee still lists as not integrated: mark it again, never rewrite."""
-    if head.cancelled and not ledger.cancelled_items(cycle.conn, head.id):
+    """An order of ours Alephee still lists as not integrated: mark it again (unless Alephee
+    kept saying it does not know it), never rewrite it. The late cycle only sees integrated
+    orders, so a cancellation of such an order is written here."""
+    if _new_cancellation(cycle, raw):
         write_cancellations(cycle, [raw])
+    if state == "not_found":
+        return 0
     if state == "marked":
         with atomic(cycle.conn):
             ledger.set_marked(
@@ -132,59 +177,18 @@ def write_orders(cycle: Cycle, orders: list[dict[str, Any]]) -> int:
         head = OrderHead.model_validate(raw)
         try:
             own = own_order_id(raw, cycle.mapping)
+            batch.add_order(raw, head, own)
         except SkipError as exc:
             cycle.skipped.append(str(exc))
             log.error("%s", exc)
-            continue
-        batch.add_order(raw, head, own)
+        except Exception as exc:  # noqa: BLE001 - set this order aside, write the others
+            cycle.put_aside(raw, exc)
     if batch.empty:
         return 0
     publish_batch(cycle.conn, cycle.config, batch, cycle.now)
     cycle.written += batch.order_count
     cycle.cancellations += batch.cancelled_count
     return len(batch.order_entries)
-
-
-def mark_written(cycle: Cycle) -> None:
-    """PUT orders/integrate for every written order not yet acknowledged, in batches."""
-    pending = ledger.unmarked(cycle.conn)
-    size = cycle.config.alephee.integrate_batch_size
-    for start in range(0, len(pending), size):
-        chunk = pending[start : start + size]
-        marks = [
-            IntegrateMark(
-                order_id=oid,
-                own_order_id=own,
-                integrated=True,
-                erp_status=cycle.config.orders.erp_status,
-            )
-            for oid, own in chunk
-        ]
-        results = cycle.client.integrate(marks)
-        crashpoint("orders.after_integrate")
-        with atomic(cycle.conn):
-            for oid, _ in chunk:
-                _settle_mark(cycle, oid, results.get(oid))
-
-
-def _settle_mark(cycle: Cycle, order_id: int, result: Any) -> None:
-    if result is None:
-        return  # no answer for it: stays "written" and is marked again next cycle
-    if str(result.status) == "200":
-        ledger.set_marked(cycle.conn, order_id, "marked", result.message, iso(cycle.now))
-    elif "not found" in result.message.lower():
-        ledger.set_marked(cycle.conn, order_id, "not_found", result.message, iso(cycle.now))
-        cycle.not_found.append(order_id)
-        log.error(
-            "Alephee does not know order %d (%s): check it in Alephee", order_id, result.message
-        )
-    else:
-        log.warning(
-            "order %d not marked (%s %s); tried again next cycle",
-            order_id,
-            result.status,
-            result.message,
-        )
 
 
 # -- late-cancellation cycle -------------------------------------------------------------------
@@ -199,46 +203,51 @@ def late_cycle(cycle: Cycle) -> None:
     base = {"Integrated": "true", "statusDateFrom": since}
     found: dict[int, dict[str, Any]] = {}
     for raw in cycle.client.iter_orders({"statusType": "99", **base}):
-        found[OrderHead.model_validate(raw).id] = raw
+        if (head := cycle.head(raw)) is not None:
+            found[head.id] = raw
     for raw in cycle.client.iter_orders(base):
-        oid = OrderHead.model_validate(raw).id
-        if oid not in found and _cancelled_item_ids(raw):
-            found[oid] = raw
+        head = cycle.head(raw)
+        if head is not None and head.id not in found and cancelled_item_ids(raw):
+            found[head.id] = raw
     known = ledger.known(cycle.conn, list(found))
-    ours = [raw for oid, raw in sorted(found.items()) if known.get(oid) in ("written", "marked")]
+    ours = [raw for oid, raw in sorted(found.items()) if known.get(oid) in OURS]
     write_cancellations(cycle, ours)
+
+
+def _new_cancellation(cycle: Cycle, raw: dict[str, Any]) -> bool:
+    head = OrderHead.model_validate(raw)
+    done = ledger.cancelled_items(cycle.conn, head.id)
+    if 0 in done:
+        return False
+    return head.cancelled or bool(cancelled_item_ids(raw) - done)
 
 
 def write_cancellations(cycle: Cycle, orders: list[dict[str, Any]]) -> None:
     batch = OrderBatch(cycle.mapping, cycle.config)
     for raw in orders:
-        head = OrderHead.model_validate(raw)
-        done = ledger.cancelled_items(cycle.conn, head.id)
-        if 0 in done:
-            continue  # the whole order was already written as cancelled
-        items = _cancelled_item_ids(raw)
-        if head.cancelled or not items:
-            rows = cancellation_rows(raw, cycle.mapping, tz=cycle.config.schedule.zone)
-            batch.add_cancellation(head.id, 0, rows)
-        else:
-            new = items - done
-            if new:
-                rows = cancellation_rows(
-                    raw, cycle.mapping, tz=cycle.config.schedule.zone, item_ids=new
-                )
-                batch.add_cancellation(head.id, min(new), rows, extra_items=new)
+        try:
+            _add_cancellation(cycle, batch, raw)
+        except Exception as exc:  # noqa: BLE001 - set this order aside, write the others
+            cycle.put_aside(raw, exc)
     if batch.empty:
         return
     publish_batch(cycle.conn, cycle.config, batch, cycle.now)
     cycle.cancellations += batch.cancelled_count
 
 
-def _cancelled_item_ids(raw: dict[str, Any]) -> set[int]:
-    ids = set()
-    for key, items in raw.items():
-        if key.lower() == "items" and isinstance(items, list):
-            for item in items:
-                folded = {str(k).lower(): v for k, v in item.items()}
-                if folded.get("iscancelled") and folded.get("id") is not None:
-                    ids.add(int(folded["id"]))
-    return ids
+def _add_cancellation(cycle: Cycle, batch: OrderBatch, raw: dict[str, Any]) -> None:
+    """Lines for what changed since we last wrote this order: the whole order, or the items
+    cancelled since (never an item that was already cancelled when the order arrived)."""
+    head = OrderHead.model_validate(raw)
+    done = ledger.cancelled_items(cycle.conn, head.id)
+    if 0 in done:
+        return  # the whole order was already written as cancelled
+    items = cancelled_item_ids(raw)
+    zone = cycle.config.schedule.zone
+    if head.cancelled or not items:
+        batch.add_cancellation(head.id, 0, cancellation_rows(raw, cycle.mapping, tz=zone))
+        return
+    new = items - done
+    if new:
+        rows = cancellation_rows(raw, cycle.mapping, tz=zone, item_ids=new)
+        batch.add_cancellation(head.id, min(new), rows, extra_items=new)

@@ -99,6 +99,28 @@ def cancellation_rows(
     return [_row(columns, order, item, mapping, tz) for item in _kit_level(cancelled, mapping)]
 
 
+def cancelled_item_ids(order: Order) -> set[int]:
+    """Ids of the order's items flagged ``IsCancelled``."""
+    ids = {_item_id(item) for item in _items(order) if _flag(child(item, "IsCancelled"))}
+    return {i for i in ids if i is not None}
+
+
+def cancelled_on_arrival(order: Order) -> bool:
+    """Cancelled as a whole, or every item cancelled though Alephee has not flagged the order
+    yet: either way nothing of it is booked, and it goes to the cancellations file."""
+    items = _items(order)
+    return _order_cancelled(order) or (
+        bool(items) and all(_flag(child(item, "IsCancelled")) for item in items)
+    )
+
+
+def unbooked_cancelled_ids(order: Order, mapping: OrderMapping) -> set[int]:
+    """Items already cancelled when the order arrived and left out of the orders file: a later
+    cancellation must not report them (nothing was booked for them)."""
+    booked = {_item_id(item) for item in booked_items(order, mapping)}
+    return cancelled_item_ids(order) - booked
+
+
 def booked_items(order: Order, mapping: OrderMapping) -> list[Item]:
     """The items that become rows (see the module docstring)."""
     items = _kit_level(_items(order), mapping)

@@ -70,7 +70,14 @@ def _default_cancellation_columns() -> list[ColumnSpec]:
         {"name": "Pedido ERP", "path": "OwnOrderId"},
         {"name": "Pedido marketplace", "path": "ExternalOrderId"},
         {"name": "Fecha cancelación", "path": "LastUpdated", "format": "date"},
-        {"name": "Estado", "path": "Status.Value"},
+        # an item row shows the item's own status, not the order's ("Pendiente de envío")
+        {"name": "Estado", "path": ["Item.Status.Value", "Status.Value"]},
+        {
+            "name": "Cancelado",
+            "path": "Item.IsCancelled",
+            "lookup": {"true": "Ítem cancelado"},
+            "default": "Pedido cancelado",
+        },
         {"name": "SKU", "path": "Item.Product.Sku"},
         {"name": "Cantidad", "path": "Item.Quantity", "format": "integer"},
     ]

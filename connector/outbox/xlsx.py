@@ -2,7 +2,9 @@
 
 openpyxl turns any string that starts with ``=`` into a live formula (``data_type == "f"``), so
 every text cell is set back to a string (``data_type = "s"``) after its value is assigned. Text
-is neutralised exactly as in CSV, so both formats hold the same visible text.
+is cleaned as in CSV (``clean_text``: no control characters, nothing XML 1.0 cannot hold) but
+gets no leading apostrophe: a typed text cell cannot run a formula, and accountants would read
+``'+54 11 ...`` as data.
 Numbers with more than 15 significant digits are written as text: Excel would round them.
 Dates are real Excel dates with the mapping's pattern translated to an Excel number format;
 a pattern with no Excel equivalent is written as text in that pattern.
@@ -20,7 +22,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell as SheetCell
 from openpyxl.styles import Font
 
-from connector.cells import safe_text
+from connector.cells import clean_text
 from connector.outbox.typed import Cell, Date, Number, Text, significant_digits
 
 EXCEL_DIGITS = 15
@@ -75,8 +77,7 @@ def _number(target: SheetCell, cell: Number) -> None:
 
 
 def _text(target: SheetCell, text: str) -> SheetCell:
-    # the same encode round trip as the CSV writer: a lone surrogate becomes "?"
-    target.value = safe_text(text).encode("utf-8", "replace").decode("utf-8")
+    target.value = clean_text(text)  # no lone surrogate or U+FFFF left: well-formed XML
     target.data_type = "s"  # after the value: openpyxl typed "=..." as a formula
     return target
 

@@ -107,6 +107,11 @@ class Sandbox:
     def approve_payment(self, order_id: int) -> None:
         self._core.approve_payment(order_id)
 
+    def forget_order(self, order_id: int, times: int = 1) -> None:
+        """PUT orders/integrate answers "Order not found" for this order ``times`` times,
+        without applying the mark (GET orders still lists it)."""
+        self._core.forget_order(order_id, times)
+
     def inject(self, fault: Fault) -> None:
         self._core.inject(fault)
 

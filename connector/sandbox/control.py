@@ -9,6 +9,7 @@ answered on loopback addresses.
     GET  /_sandbox/orders/{id}/tracking    the last Tracking of PUT /v2/orders
     POST /_sandbox/orders/{id}/cancel   {"status": 90, "item_ids": [..]}  (body optional)
     POST /_sandbox/orders/{id}/approve
+    POST /_sandbox/orders/{id}/not-found  {"times": n}: integrate answers "Order not found" n times
     POST /_sandbox/faults               a Fault object or a list of them
     GET  /_sandbox/requests             the request log (API key masked)
     GET  /_sandbox/products/{sku}       the SKU's current ProductCatalog dict
@@ -65,6 +66,12 @@ def _approve(core: SandboxCore, _: Any, order_id: str) -> Any:
     return core.order(int(order_id))
 
 
+def _not_found(core: SandboxCore, body: Any, order_id: str) -> Any:
+    times = body.get("times", 1) if isinstance(body, dict) else 1
+    core.forget_order(int(order_id), int(times))
+    return {"OrderId": int(order_id), "NotFoundTimes": int(times)}
+
+
 def _faults(core: SandboxCore, body: Any, _: str) -> Any:
     specs = body if isinstance(body, list) else [body]
     try:
@@ -91,6 +98,7 @@ ACTIONS: tuple[tuple[str, re.Pattern[str], Action], ...] = (
     ("GET", re.compile(r"orders/(-?\d+)/tracking"), lambda core, _, oid: core.tracking(int(oid))),
     ("POST", re.compile(r"orders/(-?\d+)/cancel"), _cancel),
     ("POST", re.compile(r"orders/(-?\d+)/approve"), _approve),
+    ("POST", re.compile(r"orders/(-?\d+)/not-found"), _not_found),
     ("POST", re.compile(r"faults"), _faults),
     ("GET", re.compile(r"requests"), lambda core, _, __: [r.to_json() for r in core.requests()]),
     ("GET", re.compile(r"products/(.+)"), lambda core, _, sku: core.product(sku)),

@@ -46,6 +46,12 @@ class SandboxCore:
             self._require_order(order_id)
             order_writes.cancel_order(self.store, order_id, status, item_ids)
 
+    def forget_order(self, order_id: int, times: int = 1) -> None:
+        """PUT orders/integrate answers "Order not found" for this order ``times`` times."""
+        with self.store.lock:
+            self._require_order(order_id)
+            self.store.not_found_left[order_id] = times
+
     def approve_payment(self, order_id: int) -> None:
         with self.store.lock:
             self._require_order(order_id)

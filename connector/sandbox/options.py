@@ -16,7 +16,20 @@ from connector.errors import ConfigError
 Clock = Callable[[], float]
 """Seconds since the epoch (``time.time`` by default); tests inject a fake one."""
 
-FAULT_KINDS = frozenset({"500", "503", "429", "reset", "reset_after_apply", "delay", "timeout"})
+FAULT_KINDS = frozenset(
+    {
+        "500",
+        "503",
+        "429",
+        "400",  # a whole-request 400 (nothing applied), as when Alephee dislikes the request
+        "bad_shape",  # a 200 whose JSON is not the documented shape ("Results" is not a list)
+        "bad_gzip",  # a 200 that says Content-Encoding: gzip and is not gzip
+        "reset",
+        "reset_after_apply",
+        "delay",
+        "timeout",
+    }
+)
 
 # The documented table of allowed price combinations (section 5.4) stops after eight rows;
 # SalesMargin alone and B2BDiscountRate alone are accepted too [INF].
@@ -101,6 +114,7 @@ class SandboxOptions:
     pending_payments_privilege: bool = True  # False: includePendingPayments=true -> 403
     shuffle_integrate_results: bool = True  # the vendor's example is not in request order
     shuffle_seed: int = 7
+    misaligned_integrate_echo: bool = False  # each echo beside another item's result (vendor)
     enforce_transitions: bool = False  # suggested status transitions of section 6.4
     filter_utc_offset_hours: float = 0.0  # filter dates are read as UTC plus this offset
 
@@ -135,7 +149,7 @@ class Fault:
     kind: str
     count: int = 1
     endpoint: str | None = None  # e.g. "PUT /v2/orders/integrate"; None = any API endpoint
-    retry_after: int = 1  # seconds, for kind "429"
+    retry_after: int | str = 1  # seconds, for kind "429"; text (e.g. "1.5s") is sent as is
     delay_seconds: float = 1.0  # for "delay" and "timeout"
 
     def __post_init__(self) -> None:
@@ -144,6 +158,13 @@ class Fault:
             raise ConfigError(f"unknown fault kind {self.kind!r}: use one of {kinds}")
         if self.count < 1:
             raise ConfigError("a fault needs count >= 1")
+
+    @property
+    def retry_after_seconds(self) -> int:
+        if isinstance(self.retry_after, int):
+            return self.retry_after
+        digits = "".join(c for c in self.retry_after if c.isdigit() or c == ".")
+        return max(1, round(float(digits or 1)))
 
     def matches(self, endpoint: str) -> bool:
         return self.endpoint is None or self.endpoint.upper() == endpoint.upper()

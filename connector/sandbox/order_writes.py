@@ -29,6 +29,11 @@ TRANSITIONS = {
 def integrate_orders(request: ApiRequest) -> ApiResponse:
     items = request.json_array(request.options.integrate_max_items)
     results = [_integrate_one(request.store, item) for item in items]
+    if request.options.misaligned_integrate_echo and len(results) > 1:
+        # The vendor's example: each OrderStatus echo sits beside another item's result.
+        echoes = [r["OrderStatus"] for r in results]
+        for result, echo in zip(results, echoes[1:] + echoes[:1], strict=True):
+            result["OrderStatus"] = echo
     if request.options.shuffle_integrate_results and len(results) > 1:
         shuffled = results[:]
         random.Random(request.options.shuffle_seed + len(request.store.requests)).shuffle(shuffled)
@@ -44,6 +49,9 @@ def _integrate_one(store: Store, item: Any) -> dict[str, Any]:
         return _integrate_result(item, "400", "OrderId debe ser un número entero")
     order = store.orders.get(order_id)
     if order is None:
+        return _integrate_result(item, "400", "Order not found")
+    if store.not_found_left[order_id] > 0:  # a test made Alephee forget it for a while
+        store.not_found_left[order_id] -= 1
         return _integrate_result(item, "400", "Order not found")
     if not isinstance(integrated, bool):
         return _integrate_result(item, "400", "Integrated debe ser true o false")

@@ -50,6 +50,10 @@ class SandboxControl:
     def approve_payment(self, order_id: int) -> None:
         self._call("POST", f"/orders/{order_id}/approve")
 
+    def forget_order(self, order_id: int, times: int = 1) -> None:
+        """PUT orders/integrate answers "Order not found" for this order ``times`` times."""
+        self._call("POST", f"/orders/{order_id}/not-found", {"times": times})
+
     def inject(self, fault: Fault) -> None:
         self._call("POST", "/faults", asdict(fault))
 

@@ -28,7 +28,13 @@ from connector.sandbox.binding import (
     error_body,
 )
 from connector.sandbox.core import SandboxCore
-from connector.sandbox.faults import DROP_KINDS, RESPONSE_KINDS, injected_response, reset_connection
+from connector.sandbox.faults import (
+    DROP_KINDS,
+    RESPONSE_KINDS,
+    dress,
+    injected_response,
+    reset_connection,
+)
 from connector.sandbox.gcra import Decision
 from connector.sandbox.options import Fault, RequestRecord
 from connector.sandbox.routes import Route, resolve
@@ -81,7 +87,9 @@ class ApiPipeline:
             return record(Outcome(0, action=action, hold_seconds=fault.delay_seconds))
         if fault is not None and fault.kind in RESPONSE_KINDS:
             response, state = injected_response(fault, self.core.limiter.peek(api_key, bucket))
-            return record(to_outcome(response, state))
+            outcome = to_outcome(response, state)
+            outcome.body = dress(fault, outcome.headers, outcome.body)
+            return record(outcome)
         decision = self.core.limiter.check(api_key, bucket)
         if not decision.allowed:  # a 429 changes no state and runs no handler
             response = ApiResponse(429, error_body(429, "Too many requests"))

@@ -31,6 +31,7 @@ class Store:
         self.documents: dict[int, list[dict[str, Any]]] = {}  # POST orders/{id}/documents
         self.requests: list[RequestRecord] = []
         self.faults: deque[Fault] = deque()
+        self.not_found_left: Counter[int] = Counter()  # integrate says "Order not found" n times
         self._by_sku: dict[str, list[int]] = {}
         self._by_own_code: dict[str, list[int]] = {}
 
