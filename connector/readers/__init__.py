@@ -23,14 +23,28 @@ from connector.readers.columns import sheet_frame
 from connector.readers.csv import read_csv
 from connector.readers.export import Export, RawSheet, Reject, SourceFormat
 from connector.readers.guard import file_kind
+from connector.readers.isolate import DEFAULT_MEMORY_MB, run_isolated
 from connector.readers.mapping import VALUE_FIELDS, ProductMapping
 from connector.readers.validate import validate
 
 __all__ = ["Export", "RawSheet", "Reject", "SourceFormat", "read_export"]
 
 
-def read_export(path: Path, mapping: ProductMapping) -> Export:
-    """Read, validate and combine one export file. Raises BadInputFile for unusable files."""
+def read_export(
+    path: Path, mapping: ProductMapping, *, isolate: bool = False, memory_mb: int = DEFAULT_MEMORY_MB
+) -> Export:
+    """Read, validate and combine one export file. Raises BadInputFile for unusable files.
+
+    An XLSX is always read in a child process (``connector.readers.isolate``: the native
+    parser can abort the process); a CSV too when ``isolate`` (an earlier read of this file
+    died with the process)."""
+    if isolate or file_kind(path) == "xlsx":
+        return run_isolated(path.name, read_in_process, path, mapping, memory_mb=memory_mb)
+    return read_in_process(path, mapping)
+
+
+def read_in_process(path: Path, mapping: ProductMapping) -> Export:
+    """``read_export`` in this process (what the child process runs)."""
     kind = file_kind(path)
     if kind == "csv":
         source, sheets = read_csv(path, mapping)
