@@ -154,7 +154,13 @@ def one_pass(
 
     def handler(claim: Claim) -> Outcome:
         result = process_file(
-            conn, config, mappings, claim.path, as_of=claim.as_of, now=options.now()
+            conn,
+            config,
+            mappings,
+            claim.path,
+            as_of=claim.as_of,
+            now=options.now(),
+            isolate=claim.after_a_crash,
         )
         return Outcome(status="done", detail="", counts=result.counts)
 

@@ -22,6 +22,7 @@ from connector.intake.scan import is_ignored
 from connector.intake.watcher import choose_observer
 from connector.orders.mapping import load_order_mapping
 from connector.readers import Export, read_export
+from connector.readers.skip import footer_hint
 from connector.readers.mapping import ProductMapping, load_mappings, match_mapping
 
 Say = Callable[[str], None]
@@ -229,6 +230,9 @@ def check_file(path: Path, mappings: list[ProductMapping], findings: Findings) -
         f"rows, {len(export.rejects):,} rejected"
     )
     _show_rows(export, findings)
+    footer = footer_hint(export)
+    if footer:
+        findings.note(f"{path.name}: {footer}")
 
 
 def _hint(hint: str) -> str:

@@ -40,14 +40,17 @@ def process_file(
     as_of: datetime,
     now: datetime,
     dry_run: bool = False,
+    isolate: bool = False,
 ) -> FileResult:
+    """``isolate``: read the file in a child process (an earlier attempt died with the
+    connector); XLSX files always are."""
     mapping = match_mapping(path, mappings)
     if mapping is None:
         raise BadInputFile(
             f"no mapping in {config.folders.mappings} matches the file name {path.name!r}",
             hint="add the name pattern to the 'files' list of a mapping, then drop the file again",
         )
-    export = read_export(path, mapping)
+    export = read_export(path, mapping, isolate=isolate, memory_mb=config.intake.read_memory_mb)
     report = ingest(conn, export, as_of=as_of, now=now, schedule=config.schedule, dry_run=dry_run)
     result = FileResult(name=path.name, report=report)
     if report.rejects and not dry_run:

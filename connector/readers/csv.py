@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,16 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from connector.errors import BadInputFile
+from connector.readers.csv_checks import (
+    MAX_COLUMNS,
+    check_complete,
+    check_first_line,
+    nul_notes,
+    split_physical,
+    swallowed,
+    swallowed_note,
+    too_wide_note,
+)
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import check_text, check_text_bytes
 from connector.readers.mapping import ProductMapping
@@ -47,6 +57,7 @@ from connector.readers.text import (
 )
 
 SNIFF_LINES = 20
+KEEP_AT_LEAST = 64  # columns kept of a line wider than the header (enough to show a header)
 CANDIDATES = (";", ",", "\t", "|")
 _SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -57,17 +68,25 @@ def read_csv(path: Path, mapping: ProductMapping) -> tuple[SourceFormat, list[Ra
     check_text_bytes(path, data, mapping.encoding)
     source = open_text(path, data, mapping.encoding)
     del data
+    check_complete(path, source, mapping.final_line_break)
     head = _head(path, source, mapping)
     delimiter = _delimiter(mapping, head.sep, head.body)
+    check_first_line(path, head.body, delimiter, head.body_line)
     preamble = _preamble(head.title, delimiter, 2 if head.sep else 1)
-    parsed = parse_body(source, head.begin, delimiter, head.body_line)
+    keep = 0 if mapping.header else _positions(mapping) + 1
+    parsed = parse_body(
+        source, head.begin, delimiter, head.body_line, mapping.line_breaks_in_values, keep
+    )
     cells, lines, header = parsed.cells, parsed.lines, []
-    notes: dict[int, str] = {}
+    notes = dict(parsed.notes)
     if mapping.header and len(cells):
         width = int(parsed.widths[0])
         header = [str(value) for value in cells.iloc[0].tolist()[:width]]
         cells, lines = cells.iloc[1:].reset_index(drop=True), lines[1:]
-        notes = _wide_rows(cells, parsed.widths[1:], width)
+        notes = {row - 1: note for row, note in notes.items() if row}
+        notes = {**_wide_rows(cells, parsed.widths[1:], width), **notes}
+    if source.data.find(b"\x00", head.begin) >= 0:
+        notes.update(nul_notes(cells))
     fmt = SourceFormat(
         kind="csv", encoding=source.encoding, delimiter=delimiter, sep_line=head.sep is not None
     )
@@ -145,29 +164,44 @@ def sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
+def _positions(mapping: ProductMapping) -> int:
+    return max(ref.position or 0 for ref in mapping.columns.refs().values())
+
+
 @dataclass(frozen=True)
 class Parsed:
     cells: pd.DataFrame
     lines: npt.NDArray[np.int64]
     widths: npt.NDArray[np.int64]  # fields per record as written (before padding)
+    notes: dict[int, str] = field(default_factory=dict)  # record position -> why it is bad
 
 
-def parse_body(source: SourceText, begin: int, delimiter: str, first_line: int) -> Parsed:
+def parse_body(
+    source: SourceText,
+    begin: int,
+    delimiter: str,
+    first_line: int,
+    line_breaks_allowed: bool = True,
+    keep: int = 0,
+) -> Parsed:
     """Every record from byte ``begin`` on as text columns 0..n-1, and the line each record
-    starts on."""
+    starts on. ``keep``: columns kept of a line wider than the first (0: one more than the
+    first record has, at least ``KEEP_AT_LEAST``): a line of 300,000 fields costs no more
+    memory than a normal one."""
     end, blank = body_end(source, begin)
     if blank:
         empty = np.empty(0, dtype=np.int64)
         return Parsed(pd.DataFrame(), empty, empty)
     table = _parse_with_arrow(source, begin, end, delimiter)
     quoted = table is not None and source.data.find(b'"', begin, end) >= 0
+    fallback = Stdlib(delimiter, first_line, line_breaks_allowed, keep)
     if table is None or (quoted and _has_line_breaks(table)):
-        return _parse_with_stdlib(source.decode(begin, end), delimiter, first_line)
+        return fallback.parse(source.decode(begin, end))
     lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
     if _blank_records(table).any():  # maybe empty lines: drop them, as Arrow could not
         filled = _filled_lines(source.data, begin, end)
         if len(filled) != table.num_rows:
-            return _parse_with_stdlib(source.decode(begin, end), delimiter, first_line)
+            return fallback.parse(source.decode(begin, end))
         table, lines = table.filter(pa.array(filled)), lines[filled]
     columns = {index: pd.array(column, dtype="str") for index, column in enumerate(table.columns)}
     cells = pd.DataFrame(columns, copy=False)  # Arrow's buffers as they are: no copy
@@ -242,27 +276,69 @@ def _preamble(title: list[str], delimiter: str, first_line: int) -> list[list[st
         ) from None
 
 
-def _parse_with_stdlib(body: str, delimiter: str, first_line: int) -> Parsed:
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
-    consumed = 0
-    try:
-        for record in reader:
-            if record:
-                rows.append(record)
-                lines.append(first_line + consumed)
-            consumed = reader.line_num
-    except csv.Error as exc:
-        raise BadInputFile(
-            f"line {first_line + consumed}: the CSV cannot be parsed ({exc})",
-            hint="check the quotes on that line, or the mapping's 'delimiter'",
-        ) from None
-    widths = np.array([len(row) for row in rows], dtype=np.int64)
-    width = int(widths.max()) if len(widths) else 0
+@dataclass(frozen=True)
+class Stdlib:
+    """The standard library's csv reader, which reports ``line_num`` exactly: for quoted
+    values spanning lines and rows of different widths (Arrow refuses those)."""
+
+    delimiter: str
+    first_line: int
+    line_breaks_allowed: bool
+    keep: int
+
+    def parse(self, body: str) -> Parsed:
+        physical = io.StringIO(body, newline="").readlines()  # csv's own idea of a line
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        widths: list[int] = []
+        notes: dict[int, str] = {}
+        reader = csv.reader(physical, delimiter=self.delimiter)
+        consumed = 0
+        try:
+            for record in reader:
+                start, consumed = consumed, reader.line_num
+                if not record:
+                    continue
+                spans = consumed - start > 1
+                if spans and swallowed(record, self.delimiter, self.line_breaks_allowed):
+                    for offset in range(start, consumed):
+                        if not physical[offset].strip():
+                            continue
+                        notes[len(rows)] = swallowed_note(
+                            self.first_line + offset, self.first_line + start,
+                            self.first_line + consumed - 1,
+                        )
+                        self._add(rows, widths, split_physical(physical[offset], self.delimiter))
+                        lines.append(self.first_line + offset)
+                    continue
+                self._add(rows, widths, record)
+                lines.append(self.first_line + start)
+        except csv.Error as exc:
+            raise BadInputFile(
+                f"line {self.first_line + consumed}: the CSV cannot be parsed ({exc})",
+                hint="check the quotes on that line, or the mapping's 'delimiter'",
+            ) from None
+        return _frame(rows, lines, widths, notes)
+
+    def _add(self, rows: list[list[str]], widths: list[int], record: list[str]) -> None:
+        """Keep a record, cut to the columns that can matter (bounded memory)."""
+        keep = self.keep or (max(widths[0] + 1, KEEP_AT_LEAST) if widths else MAX_COLUMNS + 1)
+        widths.append(len(record))
+        rows.append(record[: min(keep, MAX_COLUMNS + 1)])
+
+
+def _frame(
+    rows: list[list[str]], lines: list[int], widths: list[int], notes: dict[int, str]
+) -> Parsed:
+    width = max((len(row) for row in rows), default=0)
     cells = pd.DataFrame([row + [""] * (width - len(row)) for row in rows], dtype="str")
     cells.columns = pd.RangeIndex(width)
-    return Parsed(cells, np.array(lines, dtype=np.int64), widths)
+    for position, written in enumerate(widths):
+        if written > MAX_COLUMNS and position not in notes:
+            notes[position] = too_wide_note(written)
+    return Parsed(
+        cells, np.array(lines, dtype=np.int64), np.array(widths, dtype=np.int64), notes
+    )
 
 
 def _wide_rows(

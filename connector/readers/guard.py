@@ -68,18 +68,15 @@ def file_kind(path: Path) -> FileKind:
 
 
 def check_text_bytes(path: Path, data: bytes, encoding: str = "auto") -> None:
-    """Refuse files that are not text (the caller decodes; UTF-16 carries NUL bytes)."""
+    """Refuse files too large to be an export (the caller decodes and checks the text)."""
     if len(data) > MAX_TEXT_FILE_BYTES:
         raise BadInputFile(
             f"{path.name} is larger than {MAX_TEXT_FILE_BYTES >> 20} MB",
             hint="split the export into smaller files",
         )
-    wide = data.startswith((b"\xff\xfe", b"\xfe\xff")) or encoding.startswith(("utf-16", "utf-32"))
-    if not wide and b"\x00" in data[:65536]:
-        raise BadInputFile(
-            f"{path.name} is not a text file (it holds binary data)",
-            hint="export the stock and price list from the ERP as CSV or XLSX",
-        )
+    # NUL bytes: one rule for the whole file, applied after decoding (a UTF-16 file is full of
+    # them): a start that is mostly control bytes is binary (check_text); a NUL anywhere else
+    # rejects the line that holds it (connector.readers.csv_checks).
 
 
 def check_text(path: Path, text: str) -> None:
