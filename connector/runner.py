@@ -161,6 +161,7 @@ def one_pass(
             as_of=claim.as_of,
             now=options.now(),
             isolate=claim.after_a_crash,
+            report_key=claim.sha256,
         )
         return Outcome(status="done", detail="", counts=result.counts)
 

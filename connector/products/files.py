@@ -41,9 +41,11 @@ def process_file(
     now: datetime,
     dry_run: bool = False,
     isolate: bool = False,
+    report_key: str = "",
 ) -> FileResult:
     """``isolate``: read the file in a child process (an earlier attempt died with the
-    connector); XLSX files always are."""
+    connector); XLSX files always are. ``report_key`` (the file's sha256): one rejects report
+    per file content, even when a kill makes the file be processed twice."""
     mapping = match_mapping(path, mappings)
     if mapping is None:
         raise BadInputFile(
@@ -55,7 +57,11 @@ def process_file(
     result = FileResult(name=path.name, report=report)
     if report.rejects and not dry_run:
         result.rejects_file = write_rejects(
-            config.folders.outbox, export, report.rejects, now.astimezone(config.schedule.zone)
+            config.folders.outbox,
+            export,
+            report.rejects,
+            now.astimezone(config.schedule.zone),
+            key=report_key,
         )
         log.warning(
             "%s: %d rows rejected, see %s", path.name, len(report.rejects), result.rejects_file.name
