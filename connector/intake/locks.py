@@ -23,38 +23,40 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR
 
 def held_for_writing(path: Path) -> str:
     """Why the file is still being written (in plain words), or "" when nothing says so."""
-    if sys.platform == "win32":
+    if sys.platform == "win32":  # pragma: no cover
         return _windows_probe(path)
     if sys.platform.startswith("linux"):
         return _linux_writer(path)
     return ""
 
 
-def _windows_probe(path: Path) -> str:  # pragma: no cover - exercised on Windows only
-    import ctypes
-    from ctypes import wintypes
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
 
-    kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
-    create = kernel32.CreateFileW
-    create.restype = wintypes.HANDLE
-    create.argtypes = [
-        wintypes.LPCWSTR,
-        wintypes.DWORD,
-        wintypes.DWORD,
-        wintypes.LPVOID,
-        wintypes.DWORD,
-        wintypes.DWORD,
-        wintypes.HANDLE,
-    ]
-    generic_read, share_read, open_existing, normal = 0x80000000, 0x1, 3, 0x80
-    handle = create(str(path), generic_read, share_read, None, open_existing, normal, None)
-    if handle == wintypes.HANDLE(-1).value:
-        error = ctypes.get_last_error()
-        if error in SHARING_VIOLATIONS:
-            return "open for writing in another program (the ERP may still be writing it)"
-        return f"cannot be opened for reading yet (Windows error {error})"
-    kernel32.CloseHandle(handle)
-    return ""
+    def _windows_probe(path: Path) -> str:  # pragma: no cover - exercised on Windows only
+        import ctypes
+        from ctypes import wintypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        create = kernel32.CreateFileW
+        create.restype = wintypes.HANDLE
+        create.argtypes = [
+            wintypes.LPCWSTR,
+            wintypes.DWORD,
+            wintypes.DWORD,
+            wintypes.LPVOID,
+            wintypes.DWORD,
+            wintypes.DWORD,
+            wintypes.HANDLE,
+        ]
+        generic_read, share_read, open_existing, normal = 0x80000000, 0x1, 3, 0x80
+        handle = create(str(path), generic_read, share_read, None, open_existing, normal, None)
+        if handle == wintypes.HANDLE(-1).value:
+            error = ctypes.get_last_error()
+            if error in SHARING_VIOLATIONS:
+                return "open for writing in another program (the ERP may still be writing it)"
+            return f"cannot be opened for reading yet (Windows error {error})"
+        kernel32.CloseHandle(handle)
+        return ""
 
 
 def _linux_writer(path: Path) -> str:
@@ -74,17 +76,17 @@ def _linux_writer(path: Path) -> str:
 
 
 def _writes(pid: str, device: int, inode: int) -> bool:
-    folder = f"/proc/{pid}/fd"
+    folder = Path("/proc", pid, "fd")
     try:
-        descriptors = os.listdir(folder)
+        descriptors = list(folder.iterdir())
     except OSError:  # another user's process, or it just ended
         return False
     for fd in descriptors:
         try:
-            info = os.stat(f"{folder}/{fd}")
+            info = fd.stat()  # follows the link to the open file
         except OSError:
             continue
-        if (info.st_dev, info.st_ino) == (device, inode) and _flags(pid, fd) & _WRITE_FLAGS:
+        if (info.st_dev, info.st_ino) == (device, inode) and _flags(pid, fd.name) & _WRITE_FLAGS:
             return True
     return False
 

@@ -22,8 +22,8 @@ from connector.intake.scan import is_ignored
 from connector.intake.watcher import choose_observer
 from connector.orders.mapping import load_order_mapping
 from connector.readers import Export, read_export
-from connector.readers.skip import footer_hint
 from connector.readers.mapping import ProductMapping, load_mappings, match_mapping
+from connector.readers.skip import footer_hint
 
 Say = Callable[[str], None]
 SAMPLE_ROWS = 5

@@ -31,7 +31,11 @@ __all__ = ["Export", "RawSheet", "Reject", "SourceFormat", "read_export"]
 
 
 def read_export(
-    path: Path, mapping: ProductMapping, *, isolate: bool = False, memory_mb: int = DEFAULT_MEMORY_MB
+    path: Path,
+    mapping: ProductMapping,
+    *,
+    isolate: bool = False,
+    memory_mb: int = DEFAULT_MEMORY_MB,
 ) -> Export:
     """Read, validate and combine one export file. Raises BadInputFile for unusable files.
 

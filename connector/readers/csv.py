@@ -305,7 +305,8 @@ class Stdlib:
                         if not physical[offset].strip():
                             continue
                         notes[len(rows)] = swallowed_note(
-                            self.first_line + offset, self.first_line + start,
+                            self.first_line + offset,
+                            self.first_line + start,
                             self.first_line + consumed - 1,
                         )
                         self._add(rows, widths, split_physical(physical[offset], self.delimiter))
@@ -336,9 +337,7 @@ def _frame(
     for position, written in enumerate(widths):
         if written > MAX_COLUMNS and position not in notes:
             notes[position] = too_wide_note(written)
-    return Parsed(
-        cells, np.array(lines, dtype=np.int64), np.array(widths, dtype=np.int64), notes
-    )
+    return Parsed(cells, np.array(lines, dtype=np.int64), np.array(widths, dtype=np.int64), notes)
 
 
 def _wide_rows(

@@ -62,7 +62,7 @@ def run_isolated(
     except subprocess.TimeoutExpired:  # run() has killed the child
         raise _crashed(name, None, memory_mb, timed_out=True) from None
     try:
-        kind, value = pickle.loads(done.stdout)
+        kind, value = pickle.loads(done.stdout)  # noqa: S301 - our own child's answer
     except Exception:  # noqa: BLE001 - no answer, or half of one: the child died
         raise _crashed(name, done.returncode, memory_mb, timed_out=False) from None
     if kind == "ok":
@@ -83,7 +83,7 @@ def _child_env() -> dict[str, str]:
 
 def serve(stdin: Any, stdout: Any) -> None:
     """The child's side: read the call, cap the memory, run it, answer."""
-    func, args, memory_mb = pickle.load(stdin)
+    func, args, memory_mb = pickle.load(stdin)  # noqa: S301 - sent by our own parent
     limit_memory(memory_mb)
     try:
         outcome: tuple[str, Any] = ("ok", func(*args))

@@ -33,7 +33,9 @@ _MAX_UNDEFINED = 8
 # A character as UTF-8 writes it (é = C3 A9): in cp1252 text that would read "Ã©", which no
 # export holds. A file whose bytes above 127 are nearly all such sequences is UTF-8 with a
 # stray byte (a cp1252 "é" pasted in), not a cp1252 file.
-_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")  # more undefined bytes than this and searching for them costs too much
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)  # more undefined bytes than this and searching for them costs too much
 
 
 @dataclass(frozen=True)
