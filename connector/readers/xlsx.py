@@ -69,7 +69,7 @@ def _read_sheet(
     path: Path, workbook: CalamineWorkbook, name: str, mapping: ProductMapping, scan: WorkbookScan
 ) -> RawSheet:
     measured = scan.sheet(name)
-    if measured.dense_cells > MAX_DENSE_CELLS:
+    if measured.dense_cells > MAX_DENSE_CELLS or scan.parsers_disagree:
         grid = _openpyxl_grid(path, name, mapping)
     else:
         try:

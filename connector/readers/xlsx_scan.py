@@ -79,6 +79,9 @@ class SheetScan:
 class WorkbookScan:
     sheet_parts: dict[str, str]
     sheets: dict[str, SheetScan]
+    # calamine reads xl/workbook.xml whatever _rels/.rels says: when they name other sheet
+    # parts, calamine's view cannot be trusted and only openpyxl reads the file.
+    parsers_disagree: bool = False
 
     def sheet(self, name: str) -> SheetScan:
         return self.sheets.get(self.sheet_parts.get(name, ""), SheetScan())
@@ -87,7 +90,8 @@ class WorkbookScan:
 def scan_workbook(path: Path, archive: zipfile.ZipFile) -> WorkbookScan:
     """Refuse DTDs in every XML part; measure worksheets. Raises BadInputFile."""
     sheet_parts = _sheet_parts(path, archive)
-    worksheets = set(sheet_parts.values()) | _fixed_workbook_sheets(path, archive)
+    fixed = _fixed_workbook_sheets(path, archive)
+    worksheets = set(sheet_parts.values()) | fixed
     scans: dict[str, SheetScan] = {}
     for entry in archive.infolist():
         is_sheet = entry.filename in worksheets
@@ -98,7 +102,8 @@ def scan_workbook(path: Path, archive: zipfile.ZipFile) -> WorkbookScan:
         if scan is not None:
             _refuse_huge(path, entry.filename, scan)
             scans[entry.filename] = scan
-    return WorkbookScan(sheet_parts=sheet_parts, sheets=scans)
+    disagree = bool(fixed) and fixed != set(sheet_parts.values())
+    return WorkbookScan(sheet_parts=sheet_parts, sheets=scans, parsers_disagree=disagree)
 
 
 def _refuse_huge(path: Path, part: str, scan: SheetScan) -> None:
