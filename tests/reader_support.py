@@ -188,9 +188,13 @@ def poison_workbook(source: Path, target: Path, kind: str) -> Path:
             name, data = item.filename, old.read(item.filename)
             if name == "xl/worksheets/sheet1.xml" and kind == "bin":
                 name = "xl/worksheets/sheet1.bin"
-                data = data.replace(b"</sheetData>", b'<row r="1048576">' + far + b"</row></sheetData>")
+                data = data.replace(
+                    b"</sheetData>", b'<row r="1048576">' + far + b"</row></sheetData>"
+                )
             elif name == "xl/worksheets/sheet1.xml" and kind == "no_refs":
-                data = data.replace(b"</sheetData>", b'<row r="1048576">' + wide + b"</row></sheetData>")
+                data = data.replace(
+                    b"</sheetData>", b'<row r="1048576">' + wide + b"</row></sheetData>"
+                )
             if kind == "bin":
                 data = data.replace(b"worksheets/sheet1.xml", b"worksheets/sheet1.bin")
             if kind == "strings" and name == "[Content_Types].xml":

@@ -50,11 +50,12 @@ def check_complete(path: Path, source: SourceText, required: bool) -> None:
 
 def check_first_line(path: Path, body: str, delimiter: str, line: int) -> None:
     """The header (or first data line) decides the columns: cap it before any parsing."""
-    first = _BREAK.split(body, maxsplit=1)[0]
-    fields = first.count(delimiter) + 1
+    parts = _BREAK.split(body, maxsplit=1)
+    fields = parts[0].count(delimiter) + 1
     if fields > MAX_COLUMNS:
+        more = "+" if len(parts) == 1 else ""  # only the head of the file was looked at
         raise BadInputFile(
-            f"{path.name}: line {line} has {fields:,} fields; a stock export has at most "
+            f"{path.name}: line {line} has {fields:,}{more} fields; a stock export has at most "
             f"{MAX_COLUMNS:,} columns, so the file was not read",
             hint="check the mapping's 'delimiter' and 'header_row', or export fewer columns",
         )

@@ -31,7 +31,7 @@ TAIL_BYTES = 1 << 12
 _ASCII = "".join(map(chr, range(128)))
 _MAX_UNDEFINED = 8
 # A character as UTF-8 writes it (é = C3 A9): in cp1252 text that would read "Ã©", which no
-# export holds. A file whose bytes above 127 are nearly all such sequences is UTF-8 with a
+# export holds. A file whose bytes above 127 are mostly such sequences is UTF-8 with a
 # stray byte (a cp1252 "é" pasted in), not a cp1252 file.
 _UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
@@ -109,7 +109,7 @@ def _decode_whole(path: Path, data: bytes, codec: str) -> str:
 def _mostly_utf8(data: bytes) -> bool:
     high = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) >= 0x80))
     covered = sum(map(len, _UTF8_SEQUENCE.findall(data)))
-    return high > 0 and covered >= 0.9 * high
+    return high > 0 and covered >= 0.75 * high
 
 
 def _valid_utf8(data: bytes, start: int = 0) -> bool:
