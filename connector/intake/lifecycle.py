@@ -27,7 +27,7 @@ from typing import BinaryIO
 from connector.fsutil import move_unique, publish, unique_path
 from connector.intake.crashpoints import crashpoint
 from connector.intake.ledger import Ledger, LedgerEntry, sha256_of
-from connector.intake.scan import MARKER_SUFFIXES
+from connector.intake.scan import marker_paths
 from connector.redact import redact
 
 log = logging.getLogger(__name__)
@@ -136,10 +136,9 @@ def _find_by_content(folder: Path, entry: LedgerEntry) -> Path | None:
 
 
 def _move_markers(source: Path, final: Path) -> None:
-    for suffix in MARKER_SUFFIXES:
-        marker = source.with_name(source.name + suffix)
-        if marker.exists():
-            move_unique(marker, final.parent, final.name + suffix)
+    for marker in marker_paths(source):
+        suffix = marker.name[len(source.name) :]
+        move_unique(marker, final.parent, final.name + suffix)
 
 
 def report_name(final: Path) -> str:

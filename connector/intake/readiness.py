@@ -91,7 +91,7 @@ class Readiness:
             )
         if seen.stable < settings.stable_checks:
             return Verdict(False, "checking that its size and time have stopped changing")
-        if settings.done_marker and not any(p.exists() for p in marker_paths(candidate.path)):
+        if settings.done_marker and not marker_paths(candidate.path):
             name = candidate.path.name
             return Verdict(False, f"waiting for its done marker {name}.done or {name}.ok")
         locked = _open_problem(candidate.path) or held_for_writing(candidate.path)
