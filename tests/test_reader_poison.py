@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from connector.errors import BadInputFile
-from connector.readers import read_export
-from connector.readers import xlsx_scan
+from connector.readers import read_export, xlsx_scan
 from connector.readers.guard import open_xlsx_zip
 from connector.readers.isolate import ReaderCrashed, run_isolated
 from connector.readers.xlsx_scan import scan_workbook

@@ -15,9 +15,9 @@ whole number below 2**53 (12345.0 -> "12345"); leading zeros are gone for good b
 from __future__ import annotations
 
 import warnings
-from contextlib import ExitStack
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
