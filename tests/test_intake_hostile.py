@@ -212,3 +212,25 @@ def test_a_file_another_process_holds_open_for_writing_is_not_ready(tmp_path: Pa
         if writer.stdout is not None:
             writer.stdout.close()
     assert readiness.check(candidate, now + 10).ready
+
+
+def test_check_suggests_skipping_footer_rows_and_a_run_then_exits_0(tmp_path: Path) -> None:
+    with fast_sandbox() as sb:
+        sb.load_catalog(make_catalog(5))
+        config = workspace(tmp_path, sb, extra=NO_ORDERS)
+        body = export([("0000001", 4)], extra=["TOTAL;;;12.345", "Fin del listado"])
+        sample = tmp_path / "stock-1.csv"
+        sample.write_bytes(body)
+        proc = run_cli(config, "check", str(sample))
+        assert (
+            "NOTE     stock-1.csv: the last 2 rows are rejected (the first: 'TOTAL')" in proc.stdout
+        )
+        assert "add footer_rows = 2" in proc.stdout
+        shipped = config.folders.mappings / "stock-prices.toml"
+        text = shipped.read_text(encoding="utf-8").replace("# footer_rows = 2", "footer_rows = 2")
+        shipped.write_text(text, encoding="utf-8")
+        (config.folders.inbox / "stock-1.csv").write_bytes(body)
+        run = run_cli(config, "once")
+        assert run.returncode == 0, run.stdout + run.stderr
+        assert sb.product("0000001")["Stock"]["Quantity"] == 4
+        assert list(config.folders.outbox.glob("rejects-*")) == []
