@@ -19,9 +19,8 @@ line a row came from.
 from __future__ import annotations
 
 import csv
-import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,16 +32,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from connector.errors import BadInputFile
-from connector.readers.csv_checks import (
-    MAX_COLUMNS,
-    check_complete,
-    check_first_line,
-    nul_notes,
-    split_physical,
-    swallowed,
-    swallowed_note,
-    too_wide_note,
-)
+from connector.readers.csv_checks import check_complete, check_first_line, nul_notes
+from connector.readers.csv_records import Parsed, Stdlib
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import check_text, check_text_bytes
 from connector.readers.mapping import ProductMapping
@@ -57,7 +48,6 @@ from connector.readers.text import (
 )
 
 SNIFF_LINES = 20
-KEEP_AT_LEAST = 64  # columns kept of a line wider than the header (enough to show a header)
 CANDIDATES = (";", ",", "\t", "|")
 _SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -168,14 +158,6 @@ def _positions(mapping: ProductMapping) -> int:
     return max(ref.position or 0 for ref in mapping.columns.refs().values())
 
 
-@dataclass(frozen=True)
-class Parsed:
-    cells: pd.DataFrame
-    lines: npt.NDArray[np.int64]
-    widths: npt.NDArray[np.int64]  # fields per record as written (before padding)
-    notes: dict[int, str] = field(default_factory=dict)  # record position -> why it is bad
-
-
 def parse_body(
     source: SourceText,
     begin: int,
@@ -274,70 +256,6 @@ def _preamble(title: list[str], delimiter: str, first_line: int) -> list[list[st
             f"line {first_line + reader.line_num - 1}: a title row cannot be parsed ({exc})",
             hint="check the mapping's 'header_row', or export the file without the title",
         ) from None
-
-
-@dataclass(frozen=True)
-class Stdlib:
-    """The standard library's csv reader, which reports ``line_num`` exactly: for quoted
-    values spanning lines and rows of different widths (Arrow refuses those)."""
-
-    delimiter: str
-    first_line: int
-    line_breaks_allowed: bool
-    keep: int
-
-    def parse(self, body: str) -> Parsed:
-        physical = io.StringIO(body, newline="").readlines()  # csv's own idea of a line
-        rows: list[list[str]] = []
-        lines: list[int] = []
-        widths: list[int] = []
-        notes: dict[int, str] = {}
-        reader = csv.reader(physical, delimiter=self.delimiter)
-        consumed = 0
-        try:
-            for record in reader:
-                start, consumed = consumed, reader.line_num
-                if not record:
-                    continue
-                spans = consumed - start > 1
-                if spans and swallowed(record, self.delimiter, self.line_breaks_allowed):
-                    for offset in range(start, consumed):
-                        if not physical[offset].strip():
-                            continue
-                        notes[len(rows)] = swallowed_note(
-                            self.first_line + offset,
-                            self.first_line + start,
-                            self.first_line + consumed - 1,
-                        )
-                        self._add(rows, widths, split_physical(physical[offset], self.delimiter))
-                        lines.append(self.first_line + offset)
-                    continue
-                self._add(rows, widths, record)
-                lines.append(self.first_line + start)
-        except csv.Error as exc:
-            raise BadInputFile(
-                f"line {self.first_line + consumed}: the CSV cannot be parsed ({exc})",
-                hint="check the quotes on that line, or the mapping's 'delimiter'",
-            ) from None
-        return _frame(rows, lines, widths, notes)
-
-    def _add(self, rows: list[list[str]], widths: list[int], record: list[str]) -> None:
-        """Keep a record, cut to the columns that can matter (bounded memory)."""
-        keep = self.keep or (max(widths[0] + 1, KEEP_AT_LEAST) if widths else MAX_COLUMNS + 1)
-        widths.append(len(record))
-        rows.append(record[: min(keep, MAX_COLUMNS + 1)])
-
-
-def _frame(
-    rows: list[list[str]], lines: list[int], widths: list[int], notes: dict[int, str]
-) -> Parsed:
-    width = max((len(row) for row in rows), default=0)
-    cells = pd.DataFrame([row + [""] * (width - len(row)) for row in rows], dtype="str")
-    cells.columns = pd.RangeIndex(width)
-    for position, written in enumerate(widths):
-        if written > MAX_COLUMNS and position not in notes:
-            notes[position] = too_wide_note(written)
-    return Parsed(cells, np.array(lines, dtype=np.int64), np.array(widths, dtype=np.int64), notes)
 
 
 def _wide_rows(
