@@ -33,6 +33,7 @@ _MAX_UNDEFINED = 8
 # A character as UTF-8 writes it (é = C3 A9): in cp1252 text that would read "Ã©", which no
 # export holds. A file whose bytes above 127 are mostly such sequences is UTF-8 with a
 # stray byte (a cp1252 "é" pasted in), not a cp1252 file.
+UTF8_SHARE = 0.75
 _UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )  # more undefined bytes than this and searching for them costs too much
@@ -107,9 +108,20 @@ def _decode_whole(path: Path, data: bytes, codec: str) -> str:
 
 
 def _mostly_utf8(data: bytes) -> bool:
+    """Whether the bytes above 127 are mostly UTF-8 sequences; the head decides first, so a
+    cp1252 export with accents near the top costs no full scan."""
+    head = _utf8_share(data[:HEAD_BYTES])
+    if head is not None and head < UTF8_SHARE:
+        return False
+    whole = head if len(data) <= HEAD_BYTES else _utf8_share(data)
+    return whole is not None and whole >= UTF8_SHARE
+
+
+def _utf8_share(data: bytes) -> float | None:
     high = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) >= 0x80))
-    covered = sum(map(len, _UTF8_SEQUENCE.findall(data)))
-    return high > 0 and covered >= 0.75 * high
+    if not high:
+        return None
+    return sum(map(len, _UTF8_SEQUENCE.findall(data))) / high
 
 
 def _valid_utf8(data: bytes, start: int = 0) -> bool:
