@@ -36,14 +36,14 @@ def intact_csv() -> bytes:
     return "".join(line.replace(",", ".") + "\r\n" for line in lines).encode("cp1252")
 
 
-def expected_by_line(first_line: int) -> dict[int, tuple[str, int, int]]:
-    return {first_line + n: (sku, qty, price) for n, (sku, qty, price) in enumerate(ROWS)}
+INTACT = {sku: (qty, price) for sku, qty, price in ROWS}
 
 
 @st.composite
 def damaged(draw: st.DrawFn, data: bytes) -> bytes:
-    """One to three kinds of damage, none of which adds or removes a line break inside the
-    file (a bare line break splits a row into two valid-looking rows: no reader can tell)."""
+    """One to three kinds of damage. None inserts a line break into a row (a bare line break
+    splits a row into two valid-looking rows: no reader can tell); a byte between CR and LF
+    does make one line two, which must not matter either."""
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(["cut", "insert", "widen"]))
         if kind == "cut":
@@ -59,18 +59,17 @@ def damaged(draw: st.DrawFn, data: bytes) -> bytes:
     return data
 
 
-def _accepted_rows_are_their_own(
-    path: Path, product_mapping: ProductMapping, expected: dict[int, tuple[str, int, int]]
-) -> None:
+def _accepted_rows_are_their_own(path: Path, product_mapping: ProductMapping) -> None:
+    """Every accepted row is an intact SKU (the noise a damage put into the code aside) with
+    exactly that SKU's intact values."""
     try:
         export = read_in_process(path, product_mapping)
     except BadInputFile:
         return  # the whole file refused, with a reason: nothing sent
     for row in rows_of(export.table):
-        sku, qty, price = expected[row["line"]]
         seen = "".join(ch for ch in row["sku"] if ch.isascii() and ch.isprintable() and ch != '"')
-        assert seen == sku, (row, sku)
-        assert (row["quantity"], row["price_e4"] // 10_000) == (qty, price), row
+        assert seen in INTACT, row
+        assert (row["quantity"], row["price_e4"] // 10_000) == INTACT[seen], row
 
 
 @SETTINGS
@@ -82,7 +81,7 @@ def test_a_damaged_csv_never_moves_a_value_to_another_sku(
     body = data.draw(damaged(intact_csv()))
     path = tmp_path / "stock.csv"
     path.write_bytes(body)
-    _accepted_rows_are_their_own(path, product_mapping, expected_by_line(2))
+    _accepted_rows_are_their_own(path, product_mapping)
 
 
 XLSX_MAPPING = """
@@ -132,7 +131,7 @@ def test_a_damaged_xlsx_never_moves_a_value_to_another_sku(
             if item.filename == "xl/worksheets/sheet1.xml":
                 part = data.draw(damaged_sheet(part))
             new.writestr(item.filename, part)
-    _accepted_rows_are_their_own(target, product_mapping, expected_by_line(3))
+    _accepted_rows_are_their_own(target, product_mapping)
 
 
 def test_end_to_end_a_swallowed_region_sends_only_intact_values(tmp_path: Path) -> None:
