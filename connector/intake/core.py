@@ -115,11 +115,16 @@ class Intake:
         if not self.inbox.is_dir():
             return  # an outage: claims wait, untouched, until the inbox is back
         for entry in self.ledger.claimed():
-            if entry.path.exists():
-                log.info(
-                    "%s was being processed when the connector stopped; processing it again",
+            if entry.path.exists() and entry.attempts:
+                log.warning(
+                    "%s was being processed when the connector stopped abruptly (%d of at "
+                    "most %d times); processing it again, in a separate process",
                     entry.name,
+                    entry.attempts,
+                    self.settings.max_read_attempts,
                 )
+            elif entry.path.exists():
+                log.info("%s was left waiting by a clean stop; processing it again", entry.name)
             else:
                 # Safe even if the file comes back: failed content is processed when seen again.
                 self.ledger.close_vanished(entry.id, self._now())
