@@ -109,6 +109,8 @@ class IntakeSettings(Section):
     done_marker: bool = False
     order_pattern: str | None = None  # regex with (?P<seq>...) or (?P<date>...)(?P<time>...)
     incomplete_grace_seconds: float = Field(default=300.0, ge=0)
+    max_read_attempts: int = Field(default=3, ge=1, le=100)
+    read_memory_mb: int = Field(default=2048, ge=256)
     ignore: list[str] = Field(
         default_factory=lambda: ["*.tmp", "*.part", "~$*", ".~lock*", ".*", "*.done", "*.ok"]
     )

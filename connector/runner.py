@@ -235,7 +235,14 @@ def _products(
 
     def handler(claim: Claim) -> Outcome:
         result = process_file(
-            conn, config, mappings, claim.path, as_of=claim.as_of, now=options.now()
+            conn,
+            config,
+            mappings,
+            claim.path,
+            as_of=claim.as_of,
+            now=options.now(),
+            isolate=claim.after_a_crash,
+            report_key=claim.sha256,
         )
         return Outcome(status="done", detail="", counts=result.counts)
 

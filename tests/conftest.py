@@ -58,6 +58,12 @@ CLOCK_MODULES = {
     "test_orders_cycle",
     "test_cli_commands",
     "test_sandbox_orders",
+    "test_orders_model",
+    "test_orders_not_found",
+    "test_orders_cancelled",
+    "test_shipping",
+    "test_alerts",
+    "test_report_problems",
 }
 LOG_DIR = Path(__file__).resolve().parent.parent / "test-logs"
 TAIL = 15

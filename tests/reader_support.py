@@ -162,3 +162,78 @@ def read_in_subprocess(path: Path, mapping_path: Path) -> dict[str, Any]:
     assert done.returncode == 0, done.stderr[-2000:]
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+SST_PART = "xl/sharedStrings.xml"
+SST_CONTENT_TYPE = (
+    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+)
+SST_REL = (
+    b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    b'relationships/sharedStrings" Target="sharedStrings.xml"/>'
+)
+
+
+def poison_workbook(source: Path, target: Path, kind: str) -> Path:
+    """A small XLSX crafted to make a native parser allocate without bound.
+
+    ``bin``: the worksheet part is named sheet1.bin and has a cell at XFD1048576;
+    ``no_refs``: a row at 1048576 with 16,384 cells written without ``r=``;
+    ``strings``: a shared-strings table claiming four billion strings."""
+    far = b'<c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c>'
+    wide = b"<c/>" * 16_383 + b'<c t="inlineStr"><is><t>x</t></is></c>'
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for item in old.infolist():
+            name, data = item.filename, old.read(item.filename)
+            if name == "xl/worksheets/sheet1.xml" and kind == "bin":
+                name = "xl/worksheets/sheet1.bin"
+                data = data.replace(
+                    b"</sheetData>", b'<row r="1048576">' + far + b"</row></sheetData>"
+                )
+            elif name == "xl/worksheets/sheet1.xml" and kind == "no_refs":
+                data = data.replace(
+                    b"</sheetData>", b'<row r="1048576">' + wide + b"</row></sheetData>"
+                )
+            if kind == "bin":
+                data = data.replace(b"worksheets/sheet1.xml", b"worksheets/sheet1.bin")
+            if kind == "strings" and name == "[Content_Types].xml":
+                data = data.replace(b"</Types>", SST_CONTENT_TYPE + b"</Types>")
+            if kind == "strings" and name == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", SST_REL + b"</Relationships>")
+            new.writestr(name, data)
+        if kind == "strings":
+            new.writestr(
+                SST_PART,
+                b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                b'count="4000000000" uniqueCount="4000000000"><si><t>x</t></si></sst>',
+            )
+    return target
+
+
+def calamine_every_sheet(path: Path) -> int:
+    """calamine with no scan in front of it (run in a child process by the tests)."""
+    from python_calamine import CalamineWorkbook
+
+    with CalamineWorkbook.from_path(str(path)) as workbook:
+        return sum(
+            len(workbook.get_sheet_by_name(name).to_python(skip_empty_area=False))
+            for name in workbook.sheet_names
+        )
+
+
+def peak_child_mb(code: str) -> tuple[str, float]:
+    """Run ``code`` in a fresh interpreter; its last printed line and the peak RSS (MB) of
+    the processes it started (the reader's child process)."""
+    wrapper = code + textwrap.dedent(
+        """
+        import resource as _resource
+        print("PEAK", _resource.getrusage(_resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", wrapper], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.strip().splitlines()
+    return lines[-2], float(lines[-1].split()[1])

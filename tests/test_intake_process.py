@@ -152,7 +152,8 @@ def test_stop_leaves_the_file_claimed_and_the_next_intake_resumes(
     assert [o.status for o in run_once(later, recorder)] == ["done"]
     assert recorder.claims[0].id == claimed.id  # the same claim, taken up again
     entry = later.ledger.get(claimed.id)
-    assert (entry.status, entry.attempts) == ("done", 2)
+    # A clean stop gives its attempt back: only attempts the process died in count.
+    assert (entry.status, entry.attempts) == ("done", 1)
     assert files_in(later.inbox) == []
 
 
@@ -169,7 +170,7 @@ def test_a_failed_content_dropped_again_is_processed_again(tmp_path: Path) -> No
 def test_spaces_and_accents_in_folder_and_file_names(tmp_path: Path) -> None:
     intake = open_intake(tmp_path, inbox="Depósito Central")
     drop(intake.inbox / "stock ñ.csv", "sku;stock\n1;2\n", age=200)
-    drop(intake.inbox / "precios São Paulo.csv", "bad", age=100)
+    drop(intake.inbox / "precios São Paulo.csv", "bad\n", age=100)
     recorder = Recorder(fail={"precios São Paulo.csv": BadInputFile("sin columna SKU")})
     assert [o.status for o in run_once(intake, recorder)] == ["done", "failed"]
     assert [p.name for p in files_in(intake.destinations.archive)] == ["stock ñ.csv"]

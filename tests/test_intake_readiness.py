@@ -65,7 +65,7 @@ def test_a_file_written_in_chunks_is_ready_once_after_its_last_byte(tmp_path: Pa
 def test_once_mode_waits_for_a_50_mb_file_to_finish(tmp_path: Path) -> None:
     intake = open_intake(tmp_path, settings=CAREFUL)
     path = intake.inbox / "stock big.csv"
-    chunk = bytes(range(256)) * 4096  # 1 MiB
+    chunk = bytes(range(256)) * 4095 + bytes(range(255)) + b"\n"  # 1 MiB, ends a line
     writer = SlowWriter(path, chunk, chunks=50, pause=0.06)
     writer.start()
     while not path.exists():

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from connector.errors import BadInputFile
 from connector.readers import numbers, read_export
-from connector.readers.csv import _parse_with_stdlib, parse_body
+from connector.readers.csv import Stdlib, parse_body
 from connector.readers.duplicates import _repeated
 from connector.readers.numbers import clean, number_pattern, parse_e4
 from connector.readers.text import HEAD_BYTES, TAIL_BYTES, drop_trailing_blank_lines, open_text
@@ -37,7 +37,7 @@ def test_arrow_and_the_standard_library_agree_on_cells_and_lines(
     body = "".join(line + end for line, end in lines)
     source = open_text(Path("stock.csv"), body.encode(codec), codec)
     fast = parse_body(source, 0, ";", 1)
-    plain = _parse_with_stdlib(drop_trailing_blank_lines(body), ";", 1)
+    plain = Stdlib(";", 1, False, 0).parse(drop_trailing_blank_lines(body))
     assert fast.lines.tolist() == plain.lines.tolist()
     assert fast.widths.tolist() == plain.widths.tolist()
     assert fast.cells.to_numpy(dtype=object).tolist() == plain.cells.to_numpy(dtype=object).tolist()
@@ -45,7 +45,7 @@ def test_arrow_and_the_standard_library_agree_on_cells_and_lines(
 
 def test_empty_lines_before_the_header_and_between_rows(tmp_path: Path) -> None:
     path = tmp_path / "stock.csv"
-    path.write_bytes("Título\r\n\r\nSKU;Stock\r\nA;1\r\n\r\n;;\r\nB;2".encode("cp1252"))
+    path.write_bytes("Título\r\n\r\nSKU;Stock\r\nA;1\r\n\r\n;;\r\nB;2\r\n".encode("cp1252"))
     export = read_export(path, basic(tmp_path, header_row=2))
     assert [(r["sku"], r["line"]) for r in rows_of(export.table)] == [("A", 4), ("B", 7)]
     assert export.sheets[0].header == ["SKU", "Stock"]

@@ -166,8 +166,8 @@ def test_docs_describe_every_key() -> None:
         if f"| `{key}` |" not in docs and f"| `[{key}]` |" not in docs
     ]
     assert missing == []
-    module_path = ROOT / "connector" / "readers" / "mapping.py"
-    module_doc = module_path.read_text(encoding="utf-8").split('"""')[1]
+    source = (ROOT / "connector" / "readers" / "mapping.py").read_text(encoding="utf-8")
+    module_doc = source.split('"""')[1]
     undocumented = [
         key
         for key in documented_keys()

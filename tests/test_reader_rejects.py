@@ -86,7 +86,7 @@ def test_csv_report_keeps_bom_sep_line_and_delimiter(tmp_path: Path) -> None:
 def test_hostile_cells_are_neutralised_in_csv_and_xlsx(tmp_path: Path) -> None:
     lines = ["SKU;Descripción;Stock"] + [f"H{n};{text};-1" for n, text in enumerate(HOSTILE)]
     source = tmp_path / "stock.csv"
-    source.write_bytes("\r\n".join(_quote(line) for line in lines).encode("utf-8"))
+    source.write_bytes(("\r\n".join(_quote(line) for line in lines) + "\r\n").encode("utf-8"))
     export = read_export(source, basic(tmp_path))
     assert len(export.rejects) == len(HOSTILE)
     report = write_rejects(tmp_path / "out", export, export.rejects, WHEN)

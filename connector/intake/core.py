@@ -35,6 +35,22 @@ UNEXPECTED_HINT = (
 )
 
 
+GIVEN_UP_HINT = (
+    "The connector process ended abruptly (a crash, or it was killed) each time it worked on "
+    "this file, so it is set aside for the rest to go on. Export the file again from the ERP; "
+    "if the new file does the same, report it with the connector log "
+    "(state/logs/connector.log)."
+)
+
+
+def _given_up(crashes: int) -> Outcome:
+    return Outcome(
+        "failed",
+        f"the connector stopped abruptly {crashes} times while processing this file; "
+        "it is not tried again",
+    )
+
+
 @dataclass(frozen=True)
 class Claim:
     id: int
@@ -42,6 +58,12 @@ class Claim:
     sha256: str
     as_of: datetime
     size: int
+    attempts: int = 1  # > 1: the process died during an earlier attempt on this file
+
+    @property
+    def after_a_crash(self) -> bool:
+        """Read it where a crash cannot take the connector down (a child process)."""
+        return self.attempts > 1
 
 
 @dataclass(frozen=True)
@@ -93,11 +115,16 @@ class Intake:
         if not self.inbox.is_dir():
             return  # an outage: claims wait, untouched, until the inbox is back
         for entry in self.ledger.claimed():
-            if entry.path.exists():
-                log.info(
-                    "%s was being processed when the connector stopped; processing it again",
+            if entry.path.exists() and entry.attempts:
+                log.warning(
+                    "%s was being processed when the connector stopped abruptly (%d of at "
+                    "most %d times); processing it again, in a separate process",
                     entry.name,
+                    entry.attempts,
+                    self.settings.max_read_attempts,
                 )
+            elif entry.path.exists():
+                log.info("%s was left waiting by a clean stop; processing it again", entry.name)
             else:
                 # Safe even if the file comes back: failed content is processed when seen again.
                 self.ledger.close_vanished(entry.id, self._now())
@@ -138,8 +165,11 @@ class Intake:
             return self._duplicate(facts, original)
         entry = self.ledger.claim(facts, self._now())
         crashpoint("intake.after_claim")
-        claim = Claim(entry.id, facts.path, facts.sha256, facts.as_of, facts.size)
-        outcome, hint = self._run(handler, claim)
+        claim = Claim(entry.id, facts.path, facts.sha256, facts.as_of, facts.size, entry.attempts)
+        if entry.attempts > self.settings.max_read_attempts:
+            outcome, hint = _given_up(entry.attempts - 1), GIVEN_UP_HINT
+        else:
+            outcome, hint = self._run(handler, claim)
         crashpoint("intake.after_handler")
         status: Status = "failed" if outcome.status == "failed" else "done"
         now = self._now()
@@ -210,7 +240,10 @@ class Intake:
         try:
             return handler(claim), ""
         except (StopError, RetryableError):
-            raise  # stop (or retry later): the claim stays and the file waits in the inbox
+            # Stop (or retry later): the claim stays and the file waits in the inbox; a clean
+            # stop is no crash, so this attempt does not count towards max_read_attempts.
+            self.ledger.release(claim.id)
+            raise
         except BadInputFile as exc:
             log.warning("%s cannot be used and goes to the failed folder: %s", name, exc)
             return Outcome("failed", str(exc)), exc.hint

@@ -3,7 +3,9 @@
 A row is written (claimed) before the processing callback runs and finished (done, failed or
 duplicate) after it returns; ``settled`` turns 1 only once the file sits at ``final_path``. The
 planned ``final_path`` is written together with the outcome, before the move, so a restart after
-a kill anywhere knows where the file was going (see lifecycle.py).
+a kill anywhere knows where the file was going (see lifecycle.py). ``attempts`` counts up in
+the claim's own commit, before the file is read: a process that dies while reading it has
+counted that attempt (a clean stop gives it back with ``release``).
 
     claimed --> done | failed          duplicate: same content as a done file; never processed
 """
@@ -128,6 +130,16 @@ class Ledger:
                 (*_facts(facts), _iso(now), open_claim.id),
             )
             return self.get(open_claim.id)
+
+    def release(self, entry_id: int) -> None:
+        """The run stopped cleanly during this claim (an outage, Ctrl+C): that attempt does not
+        count; only attempts the process died in do (see ``Intake.process``)."""
+        with atomic(self.conn):
+            self.conn.execute(
+                "UPDATE intake_files SET attempts = MAX(attempts - 1, 0)"
+                " WHERE id = ? AND status = 'claimed'",
+                (entry_id,),
+            )
 
     def record_duplicate(
         self, facts: FileFacts, original: LedgerEntry, target: Path, now: datetime

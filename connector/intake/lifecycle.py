@@ -16,7 +16,9 @@ except an inbox file whose identical copy already sits at its target (a move cut
 from __future__ import annotations
 
 import glob
+import hashlib
 import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -25,12 +27,15 @@ from typing import BinaryIO
 from connector.fsutil import move_unique, publish, remove, unique_path
 from connector.intake.crashpoints import crashpoint
 from connector.intake.ledger import Ledger, LedgerEntry, sha256_of
-from connector.intake.scan import MARKER_SUFFIXES
+from connector.intake.scan import marker_paths
 from connector.redact import redact
 
 log = logging.getLogger(__name__)
 
 REPORT_SUFFIX = ".error.txt"
+NAME_MAX = 255
+WINDOWS_PATH_MAX = 259
+TEMP_ROOM = 16  # publish() writes ".<name>.<pid>.tmp" first
 DEFAULT_HINT = (
     "Correct the file (or its mapping in the mappings folder) and drop it into the inbox again. "
     "'connector check' tests a mapping against a file before you do."
@@ -48,7 +53,25 @@ class Destinations:
             folder = self.failed
         else:
             folder = self.archive / now.astimezone(self.zone).date().isoformat()
-        return unique_path(folder, name)
+        return unique_path(folder, fitted_name(folder, name, room=len(REPORT_SUFFIX) + 4))
+
+
+def fitted_name(folder: Path, name: str, *, room: int = 0) -> str:
+    """``name``, or a shorter one that still fits the file system with ``room`` characters to
+    spare (a report suffix, a collision number): NAME_MAX is 255 bytes, and a Windows path,
+    shares included, 259 characters. The cut keeps the start, the extension and a hash of
+    the whole name, so two long names never shorten to the same one."""
+    limit = NAME_MAX - TEMP_ROOM - room
+    if os.name == "nt":
+        limit = min(limit, WINDOWS_PATH_MAX - len(str(folder)) - 1 - TEMP_ROOM - room)
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    suffix = Path(name).suffix if len(Path(name).suffix) <= 16 else ""
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    stem = name[: len(name) - len(suffix)]
+    budget = max(limit - len(suffix.encode("utf-8")) - len(digest) - 1, 1)
+    cut = stem.encode("utf-8")[:budget].decode("utf-8", errors="ignore")
+    return f"{cut}~{digest}{suffix}"
 
 
 def settle(ledger: Ledger, entry: LedgerEntry, destinations: Destinations) -> Path | None:
@@ -103,29 +126,36 @@ def _find_by_content(folder: Path, entry: LedgerEntry) -> Path | None:
         return None
     # Only this file's own name and its collision variants: an identical earlier copy (the
     # original of a duplicate) must not be taken for it.
-    stem, suffix = Path(entry.name).stem, Path(entry.name).suffix
-    for path in sorted(folder.glob(f"{glob.escape(stem)}*{glob.escape(suffix)}")):
-        if path.is_file() and _same_content(path, entry):
-            return path
+    names = [entry.name] + ([entry.final_path.name] if entry.final_path else [])
+    for name in dict.fromkeys(names):  # the planned name may be a shortened one
+        stem, suffix = Path(name).stem, Path(name).suffix
+        for path in sorted(folder.glob(f"{glob.escape(stem)}*{glob.escape(suffix)}")):
+            if path.is_file() and _same_content(path, entry):
+                return path
     return None
 
 
 def _move_markers(source: Path, final: Path) -> None:
-    for suffix in MARKER_SUFFIXES:
-        marker = source.with_name(source.name + suffix)
-        if marker.exists():
-            move_unique(marker, final.parent, final.name + suffix)
+    for marker in marker_paths(source):
+        suffix = marker.name[len(source.name) :]
+        move_unique(marker, final.parent, final.name + suffix)
+
+
+def report_name(final: Path) -> str:
+    """``<name>.error.txt``, shortened when that would be too long (see ``fitted_name``)."""
+    return fitted_name(final.parent, final.name, room=len(REPORT_SUFFIX)) + REPORT_SUFFIX
 
 
 def _ensure_report(entry: LedgerEntry, final: Path, zone: tzinfo) -> None:
-    if (final.parent / (final.name + REPORT_SUFFIX)).exists():
+    name = report_name(final)
+    if (final.parent / name).exists():
         return
     text = error_report(entry, final, zone).replace("\n", "\r\n")  # readable in old Notepad too
 
     def write(handle: BinaryIO) -> None:
         handle.write(text.encode("utf-8-sig"))
 
-    publish(final.parent, final.name + REPORT_SUFFIX, write)
+    publish(final.parent, name, write)
 
 
 def error_report(entry: LedgerEntry, final: Path, zone: tzinfo) -> str:

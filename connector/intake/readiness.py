@@ -3,10 +3,11 @@
 No single test is reliable (notes/file-intake.md, pitfall 1), so a file must pass all of them:
 old enough since its last change; size and modification time unchanged over ``stable_checks``
 checks spaced ``check_interval_seconds`` apart (remembered between scans, in memory); it opens
-for reading (a Windows sharing violation means "still being written"); an ``.xlsx`` is a whole
-zip; and, when ``done_marker`` is on, ``name.done`` or ``name.ok`` sits beside it. An empty
-file or a broken ``.xlsx`` waits ``incomplete_grace`` seconds, then is passed on so the reader
-fails it with a clear reason instead of waiting for ever.
+for reading and no program holds it open for writing (``locks``: what each platform can see);
+an ``.xlsx`` is a whole zip, a CSV ends with a line break; and, when ``done_marker`` is on,
+``name.done`` or ``name.ok`` sits beside it. An empty file, a CSV whose last line has no line
+break (cut short?) or a broken ``.xlsx`` waits ``incomplete_grace`` seconds, then is passed on
+so the reader fails it with a clear reason instead of waiting for ever.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from connector.config import IntakeSettings
+from connector.intake.locks import SHARING_VIOLATIONS, held_for_writing
 from connector.intake.scan import Candidate, marker_paths
 
 ZIP_SUFFIXES = (".xlsx", ".xlsm")
-SHARING_VIOLATIONS = (32, 33)  # ERROR_SHARING_VIOLATION, ERROR_LOCK_VIOLATION
+TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+LINE_ENDS = (b"\n", b"\r", b"\n\x00", b"\r\x00", b"\x00\n", b"\x00\r")  # UTF-16 too
 DEFAULT_INCOMPLETE_GRACE = 300.0
 
 
@@ -88,10 +91,10 @@ class Readiness:
             )
         if seen.stable < settings.stable_checks:
             return Verdict(False, "checking that its size and time have stopped changing")
-        if settings.done_marker and not any(p.exists() for p in marker_paths(candidate.path)):
+        if settings.done_marker and not marker_paths(candidate.path):
             name = candidate.path.name
             return Verdict(False, f"waiting for its done marker {name}.done or {name}.ok")
-        locked = _open_problem(candidate.path)
+        locked = _open_problem(candidate.path) or held_for_writing(candidate.path)
         if locked:
             return Verdict(False, locked)
         incomplete = _incomplete(candidate)
@@ -131,7 +134,10 @@ def _open_problem(path: Path) -> str:
 def _incomplete(candidate: Candidate) -> str:
     if candidate.size == 0:
         return "the file is empty"
-    if candidate.path.suffix.lower() not in ZIP_SUFFIXES:
+    suffix = candidate.path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        return _cut_short(candidate.path)
+    if suffix not in ZIP_SUFFIXES:
         return ""
     try:
         # Opening reads the central directory, written last: a half-copied workbook fails here.
@@ -140,3 +146,16 @@ def _incomplete(candidate: Candidate) -> str:
     except (zipfile.BadZipFile, OSError, ValueError):
         return "the workbook is not a complete .xlsx (zip) file yet"
     return ""
+
+
+def _cut_short(path: Path) -> str:
+    """A text file whose last line has no line break may be cut mid-value ("1005,50" -> "10")."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(-2, 2)
+            end = handle.read(2)
+    except OSError:
+        return ""  # a one-byte file, or gone: the reader decides
+    if end.endswith(LINE_ENDS[:2]) or end in LINE_ENDS:
+        return ""
+    return "its last line has no line break (the file may be cut short)"

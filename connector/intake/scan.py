@@ -119,5 +119,14 @@ def list_inbox(inbox: Path, ignore: Sequence[str], order: NameOrder) -> list[Can
 
 
 def marker_paths(path: Path) -> list[Path]:
-    """The done markers an ERP may write beside ``path`` (``stock.csv.done``, ``stock.csv.ok``)."""
-    return [path.with_name(path.name + suffix) for suffix in MARKER_SUFFIXES]
+    """The done markers an ERP may write beside ``path`` (``stock.csv.done``, ``stock.csv.ok``)
+    that exist. A name too long to have a marker (NAME_MAX) has none, rather than an error."""
+    found = []
+    for suffix in MARKER_SUFFIXES:
+        marker = path.with_name(path.name + suffix)
+        try:
+            if marker.is_file():
+                found.append(marker)
+        except OSError:
+            continue
+    return found

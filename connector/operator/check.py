@@ -29,6 +29,7 @@ from connector.orders import ledger as orders_ledger
 from connector.orders.mapping import load_order_mapping
 from connector.readers import Export, read_export
 from connector.readers.mapping import ProductMapping, load_mappings, match_mapping
+from connector.readers.skip import footer_hint
 from connector.shipping import state as shipping_state
 from connector.shipping.mapping import StatusMapping
 from connector.shipping.stage import mappings_for
@@ -295,6 +296,9 @@ def check_file(path: Path, mappings: list[ProductMapping], findings: Findings) -
     if export.rejects:
         findings.rejected_files.append(path.name)
     _show_rows(export, findings)
+    footer = footer_hint(export)
+    if footer:
+        findings.note(f"{path.name}: {footer}")
 
 
 def _hint(hint: str) -> str:

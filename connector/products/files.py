@@ -39,19 +39,28 @@ def process_file(
     *,
     as_of: datetime,
     now: datetime,
+    isolate: bool = False,
+    report_key: str = "",
 ) -> FileResult:
+    """``isolate``: read the file in a child process (an earlier attempt died with the
+    connector); XLSX files always are. ``report_key`` (the file's sha256): one rejects report
+    per file content, even when a kill makes the file be processed twice."""
     mapping = match_mapping(path, mappings)
     if mapping is None:
         raise BadInputFile(
             f"no mapping in {config.folders.mappings} matches the file name {path.name!r}",
             hint="add the name pattern to the 'files' list of a mapping, then drop the file again",
         )
-    export = read_export(path, mapping)
+    export = read_export(path, mapping, isolate=isolate, memory_mb=config.intake.read_memory_mb)
     report = ingest(conn, export, as_of=as_of, now=now, schedule=config.schedule)
     result = FileResult(name=path.name, report=report)
     if report.rejects:
         result.rejects_file = write_rejects(
-            config.folders.outbox, export, report.rejects, now.astimezone(config.schedule.zone)
+            config.folders.outbox,
+            export,
+            report.rejects,
+            now.astimezone(config.schedule.zone),
+            key=report_key,
         )
         log.warning(
             "%s: %d rows rejected, see %s", path.name, len(report.rejects), result.rejects_file.name
@@ -67,4 +76,3 @@ def process_file(
     }
     log.info("%s: %s", path.name, ", ".join(f"{k} {v}" for k, v in result.counts.items()))
     return result
-

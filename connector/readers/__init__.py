@@ -26,14 +26,24 @@ from connector.readers.columns import sheet_frame
 from connector.readers.csv import read_csv
 from connector.readers.export import Export, RawSheet, Reject, SourceFormat
 from connector.readers.guard import file_kind
+from connector.readers.isolate import DEFAULT_MEMORY_MB, run_isolated
 from connector.readers.mapping import VALUE_FIELDS, FileMapping, ProductMapping
 from connector.readers.validate import validate
 
 __all__ = ["Export", "RawSheet", "Reject", "SourceFormat", "read_export", "read_sheets"]
 
 
-def read_sheets(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSheet]]:
-    """The raw sheets of a CSV or XLSX file as its mapping's dialect says (any mapping kind)."""
+def read_sheets(
+    path: Path, mapping: FileMapping, *, memory_mb: int = DEFAULT_MEMORY_MB
+) -> tuple[SourceFormat, list[RawSheet]]:
+    """The raw sheets of a CSV or XLSX file as its mapping's dialect says (any mapping kind).
+    An XLSX is read in a child process, as in ``read_export``."""
+    if file_kind(path) == "xlsx":
+        return run_isolated(path.name, _sheets_here, path, mapping, memory_mb=memory_mb)
+    return _sheets_here(path, mapping)
+
+
+def _sheets_here(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSheet]]:
     if file_kind(path) == "csv":
         return read_csv(path, mapping)
     from connector.readers.xlsx import read_xlsx  # calamine and the XML scan: XLSX only
@@ -41,9 +51,26 @@ def read_sheets(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[Ra
     return read_xlsx(path, mapping)
 
 
-def read_export(path: Path, mapping: ProductMapping) -> Export:
-    """Read, validate and combine one export file. Raises BadInputFile for unusable files."""
-    source, sheets = read_sheets(path, mapping)
+def read_export(
+    path: Path,
+    mapping: ProductMapping,
+    *,
+    isolate: bool = False,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+) -> Export:
+    """Read, validate and combine one export file. Raises BadInputFile for unusable files.
+
+    An XLSX is always read in a child process (``connector.readers.isolate``: the native
+    parser can abort the process); a CSV too when ``isolate`` (an earlier read of this file
+    died with the process)."""
+    if isolate or file_kind(path) == "xlsx":
+        return run_isolated(path.name, read_in_process, path, mapping, memory_mb=memory_mb)
+    return read_in_process(path, mapping)
+
+
+def read_in_process(path: Path, mapping: ProductMapping) -> Export:
+    """``read_export`` in this process (what the child process runs)."""
+    source, sheets = _sheets_here(path, mapping)
     kind = source.kind
     frames = [
         sheet_frame(path, sheet, mapping, order)

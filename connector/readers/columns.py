@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from connector.errors import BadInputFile
 from connector.readers.export import RawSheet
 from connector.readers.mapping import ColumnRef, FileMapping, normalise_header
+from connector.readers.skip import skipped_rows
 
 MAX_LISTED_HEADERS = 30
+HEADER_SEARCH_ROWS = 30
 
 
 @dataclass(frozen=True, eq=False)
@@ -24,6 +28,7 @@ class SheetFrame:
     values: pd.DataFrame
     column_names: dict[str, str]
     notes: dict[int, list[str]] = field(default_factory=dict)
+    skipped: npt.NDArray[np.bool_] | None = None  # rows the mapping says are not products
 
 
 def sheet_frame(path: Path, raw: RawSheet, mapping: FileMapping, order: int) -> SheetFrame:
@@ -43,7 +48,14 @@ def sheet_frame(path: Path, raw: RawSheet, mapping: FileMapping, order: int) -> 
             f"SKU {raw.cells[indexes['sku']].iloc[int(row)]} stored as a number in Excel; "
             "format the column as Text and type the codes again"
         )
-    return SheetFrame(sheet=raw.name, order=order, values=values, column_names=names, notes=notes)
+    return SheetFrame(
+        sheet=raw.name,
+        order=order,
+        values=values,
+        column_names=names,
+        notes=notes,
+        skipped=skipped_rows(values, mapping),
+    )
 
 
 def resolve_columns(path: Path, raw: RawSheet, mapping: FileMapping) -> dict[str, int]:
@@ -59,12 +71,42 @@ def resolve_columns(path: Path, raw: RawSheet, mapping: FileMapping) -> dict[str
         else:
             found[name] = index
     if missing:
+        elsewhere = _header_elsewhere(raw, mapping)
+        if elsewhere:
+            raise BadInputFile(
+                f"{_where(path, raw)}{'; '.join(missing)} on {_header_place(raw, mapping)}: "
+                f"the header was probably not found there; {elsewhere}",
+                hint="set header_row in the mapping to the line of the header",
+            )
         raise BadInputFile(
             f"{_where(path, raw)}{'; '.join(missing)}; the file has: {_listing(raw, width)}",
             hint="fix the column names in the mapping (aliases are allowed), or the ERP export",
         )
     _refuse_shared(path, raw, found)
     return found
+
+
+def _header_elsewhere(raw: RawSheet, mapping: FileMapping) -> str:
+    """Another line that has every named column: the header is there, not at header_row."""
+    wanted = [ref.keys for ref in mapping.column_refs().values() if ref.position is None]
+    if not wanted or not mapping.header:
+        return ""
+    unit = "row" if raw.name else "line"
+    candidates = [(index + 1, row) for index, row in enumerate(raw.preamble)]
+    for position in range(min(HEADER_SEARCH_ROWS, len(raw.cells))):
+        row = [str(value) for value in raw.cells.iloc[position].tolist()]
+        candidates.append((int(raw.lines[position]), row))
+    for line, row in candidates:
+        keys = {normalise_header(cell) for cell in row}
+        if all(any(key in keys for key in aliases) for aliases in wanted):
+            shown = ", ".join(cell.strip() for cell in row if cell.strip())[:200]
+            return f"{unit} {line} looks like the header: {shown}"
+    return ""
+
+
+def _header_place(raw: RawSheet, mapping: FileMapping) -> str:
+    unit = "row" if raw.name else "line"
+    return f"{unit} {mapping.header_row} (header_row)"
 
 
 def _find(path: Path, raw: RawSheet, ref: ColumnRef, keys: list[str], width: int) -> int | None:

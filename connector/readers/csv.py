@@ -19,7 +19,6 @@ line a row came from.
 from __future__ import annotations
 
 import csv
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from connector.errors import BadInputFile
+from connector.readers.csv_checks import check_complete, check_first_line, nul_notes
+from connector.readers.csv_records import Parsed, Stdlib
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import check_text, check_text_bytes
 from connector.readers.mapping import FileMapping
@@ -57,17 +58,25 @@ def read_csv(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSh
     check_text_bytes(path, data, mapping.encoding)
     source = open_text(path, data, mapping.encoding)
     del data
+    check_complete(path, source, mapping.final_line_break)
     head = _head(path, source, mapping)
     delimiter = _delimiter(mapping, head.sep, head.body)
+    check_first_line(path, head.body, delimiter, head.body_line)
     preamble = _preamble(head.title, delimiter, 2 if head.sep else 1)
-    parsed = parse_body(source, head.begin, delimiter, head.body_line)
+    keep = 0 if mapping.header else _positions(mapping) + 1
+    parsed = parse_body(
+        source, head.begin, delimiter, head.body_line, mapping.line_breaks_in_values, keep
+    )
     cells, lines, header = parsed.cells, parsed.lines, []
-    notes: dict[int, str] = {}
+    notes = dict(parsed.notes)
     if mapping.header and len(cells):
         width = int(parsed.widths[0])
         header = [str(value) for value in cells.iloc[0].tolist()[:width]]
         cells, lines = cells.iloc[1:].reset_index(drop=True), lines[1:]
-        notes = _wide_rows(cells, parsed.widths[1:], width)
+        notes = {row - 1: note for row, note in notes.items() if row}
+        notes = {**_wide_rows(cells, parsed.widths[1:], width), **notes}
+    if source.data.find(b"\x00", head.begin) >= 0:
+        notes.update(nul_notes(cells))
     fmt = SourceFormat(
         kind="csv", encoding=source.encoding, delimiter=delimiter, sep_line=head.sep is not None
     )
@@ -145,29 +154,36 @@ def sniff_delimiter(lines: list[str]) -> str:
     return best
 
 
-@dataclass(frozen=True)
-class Parsed:
-    cells: pd.DataFrame
-    lines: npt.NDArray[np.int64]
-    widths: npt.NDArray[np.int64]  # fields per record as written (before padding)
+def _positions(mapping: FileMapping) -> int:
+    return max(ref.position or 0 for ref in mapping.column_refs().values())
 
 
-def parse_body(source: SourceText, begin: int, delimiter: str, first_line: int) -> Parsed:
+def parse_body(
+    source: SourceText,
+    begin: int,
+    delimiter: str,
+    first_line: int,
+    line_breaks_allowed: bool = True,
+    keep: int = 0,
+) -> Parsed:
     """Every record from byte ``begin`` on as text columns 0..n-1, and the line each record
-    starts on."""
+    starts on. ``keep``: columns kept of a line wider than the first (0: one more than the
+    first record has, at least ``KEEP_AT_LEAST``): a line of 300,000 fields costs no more
+    memory than a normal one."""
     end, blank = body_end(source, begin)
     if blank:
         empty = np.empty(0, dtype=np.int64)
         return Parsed(pd.DataFrame(), empty, empty)
     table = _parse_with_arrow(source, begin, end, delimiter)
     quoted = table is not None and source.data.find(b'"', begin, end) >= 0
+    fallback = Stdlib(delimiter, first_line, line_breaks_allowed, keep)
     if table is None or (quoted and _has_line_breaks(table)):
-        return _parse_with_stdlib(source.decode(begin, end), delimiter, first_line)
+        return fallback.parse(source.decode(begin, end))
     lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
     if _blank_records(table).any():  # maybe empty lines: drop them, as Arrow could not
         filled = _filled_lines(source.data, begin, end)
         if len(filled) != table.num_rows:
-            return _parse_with_stdlib(source.decode(begin, end), delimiter, first_line)
+            return fallback.parse(source.decode(begin, end))
         table, lines = table.filter(pa.array(filled)), lines[filled]
     columns = {index: pd.array(column, dtype="str") for index, column in enumerate(table.columns)}
     cells = pd.DataFrame(columns, copy=False)  # Arrow's buffers as they are: no copy
@@ -240,29 +256,6 @@ def _preamble(title: list[str], delimiter: str, first_line: int) -> list[list[st
             f"line {first_line + reader.line_num - 1}: a title row cannot be parsed ({exc})",
             hint="check the mapping's 'header_row', or export the file without the title",
         ) from None
-
-
-def _parse_with_stdlib(body: str, delimiter: str, first_line: int) -> Parsed:
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    reader = csv.reader(io.StringIO(body, newline=""), delimiter=delimiter)
-    consumed = 0
-    try:
-        for record in reader:
-            if record:
-                rows.append(record)
-                lines.append(first_line + consumed)
-            consumed = reader.line_num
-    except csv.Error as exc:
-        raise BadInputFile(
-            f"line {first_line + consumed}: the CSV cannot be parsed ({exc})",
-            hint="check the quotes on that line, or the mapping's 'delimiter'",
-        ) from None
-    widths = np.array([len(row) for row in rows], dtype=np.int64)
-    width = int(widths.max()) if len(widths) else 0
-    cells = pd.DataFrame([row + [""] * (width - len(row)) for row in rows], dtype="str")
-    cells.columns = pd.RangeIndex(width)
-    return Parsed(cells, np.array(lines, dtype=np.int64), widths)
 
 
 def _wide_rows(

@@ -29,6 +29,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # An encrypted (password-protected) OOXML file is an OLE container holding this stream.
 ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 
 FileKind = Literal["csv", "xlsx"]
 
@@ -68,25 +69,33 @@ def file_kind(path: Path) -> FileKind:
 
 
 def check_text_bytes(path: Path, data: bytes, encoding: str = "auto") -> None:
-    """Refuse files that are not text (the caller decodes; UTF-16 carries NUL bytes)."""
+    """Refuse files too large to be an export (the caller decodes and checks the text)."""
     if len(data) > MAX_TEXT_FILE_BYTES:
         raise BadInputFile(
             f"{path.name} is larger than {MAX_TEXT_FILE_BYTES >> 20} MB",
             hint="split the export into smaller files",
         )
+    # NUL bytes: one rule for the whole file. A start that is mostly control bytes is binary
+    # (here, and check_text after decoding); a NUL anywhere else rejects the line that holds
+    # it (connector.readers.csv_checks). UTF-16 is full of NUL bytes: judged once decoded.
     wide = data.startswith((b"\xff\xfe", b"\xfe\xff")) or encoding.startswith(("utf-16", "utf-32"))
-    if not wide and b"\x00" in data[:65536]:
+    if not wide and _mostly_controls(data[:65536]):
         raise BadInputFile(
             f"{path.name} is not a text file (it holds binary data)",
             hint="export the stock and price list from the ERP as CSV or XLSX",
         )
 
 
+def _mostly_controls(sample: bytes) -> bool:
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    return controls > max(8, len(sample) // 200)
+
+
 def check_text(path: Path, text: str) -> None:
     """A decoded file full of control characters is binary that happened to decode."""
     sample = text[:65536]
     controls = sum(1 for ch in sample if ch < " " and ch not in "\t\r\n")
-    if controls > max(8, len(sample) // 200):
+    if controls > max(8, len(sample) // 200):  # the same share as _mostly_controls
         raise BadInputFile(
             f"{path.name} is not a text file (it holds binary data)",
             hint="export the stock and price list from the ERP as CSV or XLSX",

@@ -31,6 +31,16 @@ kind, such as the orders mapping, are skipped here). Every key, with its default
     combine = "sum"            XLSX with several sheets: "sum" adds stock per SKU across
                                sheets (prices must agree, or the SKU is rejected); "first"
                                takes each SKU from the first listed sheet that has it
+    final_line_break = true    CSV: a file whose last line has no line break is taken as cut
+                               short (it waits, then goes to failed/); false for an ERP that
+                               never ends its files with one
+    line_breaks_in_values = true   CSV: a quoted value may span lines, unless the lines it
+                               holds contain the delimiter: then it is an unclosed quote and
+                               every line it swallowed is rejected; false: any value spanning
+                               lines is taken as an unclosed quote
+    skip_rows_matching = []    regular expressions: a row whose SKU, or any mapped cell,
+                               matches one in full is skipped silently (totals, group headings)
+    footer_rows = 0            rows at the end of each sheet/file that are never data (skipped)
 
     [columns]                  each value is a header name, a list of aliases, or a 1-based
                                position. Names match ignoring case, accents, spaces and
@@ -76,9 +86,11 @@ VALUE_FIELDS = ("quantity", "price", "price_with_taxes", "suggested_retail_price
 PRICE_FIELDS = VALUE_FIELDS[1:]
 DELIMITERS = {";": ";", ",": ",", "|": "|", "\t": "\t", "tab": "\t"}
 THOUSANDS = ("", ".", ",", " ")
-# A rejects report is named rejects-<source stem>-<YYYYmmdd-HHMMSS>[-N].<ext>; it matches the
-# mapping of its source file so a fixed report can be dropped back in the inbox.
-_REJECTS_NAME = re.compile(r"^rejects-(?P<stem>.+)-\d{8}-\d{6}(?:-\d+)?(?P<ext>\.[^.]+)$", re.I)
+# A rejects report is named rejects-<source stem>-<YYYYmmdd-HHMMSS>[-<sha>][-N].<ext>; it
+# matches the mapping of its source file so a fixed report can be dropped back in the inbox.
+_REJECTS_NAME = re.compile(
+    r"^rejects-(?P<stem>.+)-\d{8}-\d{6}(?:-[0-9a-f]{12})?(?:-\d+)?(?P<ext>\.[^.]+)$", re.I
+)
 
 Position = Annotated[StrictInt, Field(ge=1, le=16_384)]
 ColumnSpec = Position | StrictStr | list[StrictStr]
@@ -176,6 +188,10 @@ class FileMapping(BaseModel):
     header_row: int = Field(default=1, ge=1, le=1_000)
     skip_rows: int = Field(default=0, ge=0, le=1_000)
     sheets: SheetSpec = 1
+    final_line_break: bool = True
+    line_breaks_in_values: bool = True
+    skip_rows_matching: list[StrictStr] = []
+    footer_rows: int = Field(default=0, ge=0, le=1_000)
     source: Path = Path()
 
     def column_refs(self) -> dict[str, ColumnRef]:
@@ -217,6 +233,16 @@ class FileMapping(BaseModel):
             raise ValueError('use "" (none), ".", "," or " "')
         if value == info.data.get("decimal"):
             raise ValueError("must differ from the decimal separator")
+        return value
+
+    @field_validator("skip_rows_matching")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression ({exc})") from None
         return value
 
     @field_validator("sheets")

@@ -14,6 +14,7 @@ dropped again when a report is read back, so values and SKUs round-trip exactly.
 from __future__ import annotations
 
 import csv
+import glob
 import io
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -32,10 +33,23 @@ from connector.readers.export import Export, RawSheet, Reject
 REPORT_COLUMNS = ("line", "reason")
 
 
-def write_rejects(outbox: Path, export: Export, rejects: list[Reject], when: datetime) -> Path:
-    """Publish ``rejects-<source stem>-<YYYYmmdd-HHMMSS>.csv|xlsx`` in ``outbox``."""
+def write_rejects(
+    outbox: Path, export: Export, rejects: list[Reject], when: datetime, key: str = ""
+) -> Path:
+    """Publish ``rejects-<source stem>-<YYYYmmdd-HHMMSS>[-<key>].csv|xlsx`` in ``outbox``.
+
+    ``key`` (the source file's sha256) makes the report once per file content: a run killed
+    after writing it, before the intake recorded the file as done, processes the file again
+    and finds the report already there instead of writing a second one."""
     xlsx = export.source.kind == "xlsx"
-    name = timestamped_name(f"rejects-{export.path.stem}", ".xlsx" if xlsx else ".csv", when)
+    ext = ".xlsx" if xlsx else ".csv"
+    tag = f"-{key[:12]}" if key else ""
+    if tag:
+        pattern = f"rejects-{glob.escape(export.path.stem)}-*{tag}{ext}"
+        written = sorted(outbox.glob(pattern)) if outbox.is_dir() else []
+        if written:
+            return written[0]
+    name = timestamped_name(f"rejects-{export.path.stem}", f"{tag}{ext}", when)
 
     def write(handle: BinaryIO) -> None:
         if xlsx:

@@ -15,6 +15,7 @@ bytes themselves: UTF-8 and the single-byte Windows / ISO 8859 codepages. Any ot
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,7 +29,14 @@ HEAD_BYTES = 1 << 18
 SAMPLE_CHARS = 65536  # what check_text and the delimiter sniffing look at
 TAIL_BYTES = 1 << 12
 _ASCII = "".join(map(chr, range(128)))
-_MAX_UNDEFINED = 8  # more undefined bytes than this and searching for them costs too much
+_MAX_UNDEFINED = 8
+# A character as UTF-8 writes it (é = C3 A9): in cp1252 text that would read "Ã©", which no
+# export holds. A file whose bytes above 127 are mostly such sequences is UTF-8 with a
+# stray byte (a cp1252 "é" pasted in), not a cp1252 file.
+UTF8_SHARE = 0.75
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)  # more undefined bytes than this and searching for them costs too much
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,8 @@ def open_text(path: Path, data: bytes, encoding: str) -> SourceText:
         return _checked(path, data, 0, codecs.lookup(encoding).name, encoding)
     if _valid_utf8(data):
         return SourceText(data, 0, "utf-8", "utf-8")
+    if _mostly_utf8(data):
+        _decode_whole(path, data, "utf-8")  # UTF-8 with a stray byte: say where
     return _checked(path, data, 0, "cp1252", "cp1252")
 
 
@@ -82,10 +92,36 @@ def _decode_whole(path: Path, data: bytes, codec: str) -> str:
         return data.decode(codec)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start]
+        if codecs.lookup(codec).name == "utf-8" and byte >= 0x80:
+            letter = bytes([byte]).decode("cp1252", errors="replace")
+            raise BadInputFile(
+                f"{path.name} is written in UTF-8, but line {line} holds a byte that is not "
+                f"UTF-8 (0x{byte:02X}, a cp1252 {letter!r}?): the file mixes two encodings",
+                hint="export the file again in one encoding (UTF-8 or cp1252), or fix that "
+                "line; the mapping's 'encoding' names the one the ERP uses",
+            ) from None
         raise BadInputFile(
             f"{path.name} is not a text file in {codec} (bad byte at line {line})",
             hint="check the mapping's 'encoding' (auto, cp1252, utf-8) or export the file again",
         ) from None
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """Whether the bytes above 127 are mostly UTF-8 sequences; the head decides first, so a
+    cp1252 export with accents near the top costs no full scan."""
+    head = _utf8_share(data[:HEAD_BYTES])
+    if head is not None and head < UTF8_SHARE:
+        return False
+    whole = head if len(data) <= HEAD_BYTES else _utf8_share(data)
+    return whole is not None and whole >= UTF8_SHARE
+
+
+def _utf8_share(data: bytes) -> float | None:
+    high = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) >= 0x80))
+    if not high:
+        return None
+    return sum(map(len, _UTF8_SEQUENCE.findall(data))) / high
 
 
 def _valid_utf8(data: bytes, start: int = 0) -> bool:

@@ -125,6 +125,8 @@ def _prepare(frame: SheetFrame, fields: list[str]) -> pd.DataFrame:
     blank = (note == "").to_numpy(dtype=bool).copy()
     for text in texts.values():
         blank &= (text == "").to_numpy(dtype=bool)
+    if frame.skipped is not None:  # totals, headings, footers the mapping names
+        blank |= frame.skipped
     return rows[~blank] if blank.any() else rows
 
 

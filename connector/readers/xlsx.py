@@ -17,6 +17,7 @@ from __future__ import annotations
 import warnings
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -69,7 +70,7 @@ def _read_sheet(
     path: Path, workbook: CalamineWorkbook, name: str, mapping: FileMapping, scan: WorkbookScan
 ) -> RawSheet:
     measured = scan.sheet(name)
-    if measured.dense_cells > MAX_DENSE_CELLS:
+    if measured.dense_cells > MAX_DENSE_CELLS or scan.parsers_disagree:
         grid = _openpyxl_grid(path, name, mapping)
     else:
         try:
@@ -121,11 +122,12 @@ def _openpyxl_grid(path: Path, name: str, mapping: FileMapping) -> Grid:
 
     top = mapping.header_row if mapping.header else mapping.skip_rows
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), ExitStack() as stack:
             # openpyxl warns about every Excel feature it skips (validation, styles...).
             warnings.simplefilter("ignore")
+            handle = stack.enter_context(open(path, "rb"))  # closed even when openpyxl fails
             workbook = openpyxl.load_workbook(
-                path, read_only=True, data_only=True, keep_links=False
+                handle, read_only=True, data_only=True, keep_links=False
             )
             try:
                 sheet = workbook[name]
@@ -172,6 +174,11 @@ def _to_raw(name: str, grid: Grid, mapping: FileMapping, scan: SheetScan) -> Raw
     data = grid.rows[start:]
     numbers = np.asarray(grid.numbers[start:], dtype=np.int64)
     width = max(max((len(row) for row in data), default=0), len(header))
+    # Columns no mapping can reach (right of the header's last name, or of the highest mapped
+    # position) are left out: a cell at XFD on each row would otherwise make 16,384 columns.
+    named = max((i + 1 for i, name in enumerate(header) if name.strip()), default=0)
+    width = min(width, max(named, _positions_width(mapping), 1))
+    header = header[:width]
     columns: dict[int, pd.Series[str]] = {}
     numeric: dict[int, Positions] = {}
     for index, values in enumerate(_columns(data, width)):
@@ -194,7 +201,7 @@ def _columns(rows: Sequence[Sequence[Cell]], width: int) -> Iterable[Column]:
     if not rows or not width:
         return []
     if any(len(row) != width for row in rows):
-        rows = [list(row) + [None] * (width - len(row)) for row in rows]
+        rows = [list(row[:width]) + [None] * (width - len(row)) for row in rows]
     grid = np.empty((len(rows), width), dtype=object)
     grid[:] = rows  # one C-level copy; zip(*rows) is four times slower
     return [grid[:, index] for index in range(width)]

@@ -4,7 +4,12 @@ It finds what the parsers cannot be trusted with:
 
 - a DTD or ``<!ENTITY`` anywhere (entity bombs): the file is refused;
 - the real extent of each sheet: calamine builds a dense grid from the first to the last
-  cell, so two cells at A1 and XFD1048576 make it allocate 512 GB and abort the process;
+  cell, so two cells at A1 and XFD1048576 make it allocate 512 GB and abort the process.
+  Every worksheet part is measured whatever its name (``sheet1.bin`` is still XML to the
+  parsers), as the workbook of ``_rels/.rels`` and the fixed ``xl/workbook.xml`` calamine
+  reads both name them; cells and rows written without ``r=`` count by position, as the
+  parsers place them (the next column, the next row);
+- more real cells than any export holds (``MAX_CELLS``): the file is refused;
 - formula cells with no saved result (files written by programs, never opened in Excel):
   parsers return them as empty, which must not become "stock 0".
 
@@ -25,6 +30,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
+from connector.errors import BadInputFile
 from connector.readers.guard import unsafe_xml
 
 CHUNK_BYTES = 4 << 20
@@ -45,6 +51,8 @@ _UNCACHED = re.compile(
 )
 _UNCACHED_ENDS = (b"</f></c>", b"/></c>", b"<v></v></c>")  # how a cell without <v> ends
 _CELL_REF = re.compile(rb"\sr=\"([A-Z]{1,3})(\d{1,7})\"")
+_ROW_START = re.compile(rb"<(?:\w+:)?row\b")
+MAX_CELLS = 60_000_000  # 1,000,000 rows of 60 columns; the cap the bench stays far below
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
@@ -54,19 +62,26 @@ class SheetScan:
 
     max_row: int = 0
     rows_seen: int = 0
+    rows_numbered: int = 0
     width: int = 26
+    cells: int = 0
     uncached: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def dense_cells(self) -> int:
-        """Upper bound of the grid calamine would allocate for this sheet."""
-        return max(self.max_row, self.rows_seen) * self.width
+        """Upper bound of the grid calamine would allocate for this sheet: a row without
+        ``r=`` comes after the one before it, so unnumbered rows add to the highest number."""
+        unnumbered = self.rows_seen - self.rows_numbered
+        return max(self.max_row + unnumbered, self.rows_seen) * self.width
 
 
 @dataclass
 class WorkbookScan:
     sheet_parts: dict[str, str]
     sheets: dict[str, SheetScan]
+    # calamine reads xl/workbook.xml whatever _rels/.rels says: when they name other sheet
+    # parts, calamine's view cannot be trusted and only openpyxl reads the file.
+    parsers_disagree: bool = False
 
     def sheet(self, name: str) -> SheetScan:
         return self.sheets.get(self.sheet_parts.get(name, ""), SheetScan())
@@ -75,16 +90,29 @@ class WorkbookScan:
 def scan_workbook(path: Path, archive: zipfile.ZipFile) -> WorkbookScan:
     """Refuse DTDs in every XML part; measure worksheets. Raises BadInputFile."""
     sheet_parts = _sheet_parts(path, archive)
-    worksheets = set(sheet_parts.values())
+    fixed = _fixed_workbook_sheets(path, archive)
+    worksheets = set(sheet_parts.values()) | fixed
     scans: dict[str, SheetScan] = {}
     for entry in archive.infolist():
-        if not entry.filename.lower().endswith(XML_SUFFIXES):
+        is_sheet = entry.filename in worksheets
+        if not is_sheet and not entry.filename.lower().endswith(XML_SUFFIXES):
             continue
-        scan = SheetScan() if entry.filename in worksheets else None
+        scan = SheetScan() if is_sheet else None
         _stream_part(path, archive, entry, scan)
         if scan is not None:
+            _refuse_huge(path, entry.filename, scan)
             scans[entry.filename] = scan
-    return WorkbookScan(sheet_parts=sheet_parts, sheets=scans)
+    disagree = bool(fixed) and fixed != set(sheet_parts.values())
+    return WorkbookScan(sheet_parts=sheet_parts, sheets=scans, parsers_disagree=disagree)
+
+
+def _refuse_huge(path: Path, part: str, scan: SheetScan) -> None:
+    if scan.cells > MAX_CELLS:
+        raise BadInputFile(
+            f"{path.name}: worksheet {posixpath.basename(part)} holds {scan.cells:,} cells, "
+            f"more than the {MAX_CELLS:,} a stock export can have; it was not read",
+            hint="export only the stock and price columns, or split the export into files",
+        )
 
 
 def _stream_part(
@@ -121,15 +149,34 @@ def _measure(buffer: bytes, scan: SheetScan, *, final: bool = False) -> bytes:
         rows = _ROW_REF.findall(segment)
         seen += segment.count(b":row ")
     scan.rows_seen += seen
+    scan.rows_numbered += len(rows)
     if rows:
         scan.max_row = max(scan.max_row, max(int(value) for value in rows))
+    widest = 0
     if b' r="AA' in segment.translate(_ANY_LETTER):
         widest = max(_column_number(letters) for letters in _WIDE_REF.findall(segment))
-        scan.width = max(scan.width, widest)
+    cells = _count_cells(segment)
+    scan.cells += cells
+    if cells != segment.count(b'<c r="'):  # some cells have no r= (or another attribute order)
+        widest += _most_cells_in_a_row(segment)
+    scan.width = max(scan.width, widest)
     if b"<f" in segment or b":f" in segment:
         if any(end in segment for end in _UNCACHED_ENDS) or b":c>" in segment:
             scan.uncached.extend(_uncached_cells(segment))
     return buffer[cut:]
+
+
+def _count_cells(segment: bytes) -> int:
+    count = segment.count(b"<c ") + segment.count(b"<c>") + segment.count(b"<c/>")
+    if b":c" in segment:  # a namespace prefix (<x:c ...>)
+        count += segment.count(b":c ") + segment.count(b":c>") + segment.count(b":c/>")
+    return count
+
+
+def _most_cells_in_a_row(segment: bytes) -> int:
+    """An upper bound of the columns a row without ``r=`` on its cells reaches: each cell
+    without a reference takes the column after the previous one."""
+    return max((_count_cells(row) for row in _ROW_START.split(segment)), default=0)
 
 
 def _uncached_cells(segment: bytes) -> list[tuple[int, int]]:
@@ -167,6 +214,22 @@ def _sheet_parts(path: Path, archive: zipfile.ZipFile) -> dict[str, str]:
             rel_id = element.get(f"{{{_REL_NS}}}id", "")
             parts[element.get("name", "")] = targets.get(rel_id, "")
     return parts
+
+
+def _fixed_workbook_sheets(path: Path, archive: zipfile.ZipFile) -> set[str]:
+    """The worksheet parts named by ``xl/workbook.xml``, the part calamine always reads, even
+    when ``_rels/.rels`` points the other parsers at another workbook part."""
+    fixed = "xl/workbook.xml"
+    if fixed not in archive.namelist() or _workbook_part(path, archive) == fixed:
+        return set()
+    rels = "xl/_rels/workbook.xml.rels"
+    if rels not in archive.namelist():
+        return set()
+    return {
+        _resolve("xl", rel.get("Target", ""))
+        for rel in _parse(path, archive, rels)
+        if _local(rel.tag) == "Relationship" and rel.get("Type", "").endswith("/worksheet")
+    }
 
 
 def _workbook_part(path: Path, archive: zipfile.ZipFile) -> str:
