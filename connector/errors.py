@@ -4,7 +4,8 @@
     ├── StopError                  stop the run; ``exit_code`` says why (the contract's codes)
     │   ├── ConfigError            2: configuration or usage; ``problems``: one line each
     │   ├── AlephUnavailable       3: Alephee unreachable or rate-limited beyond the run's budget
-    │   │   └── AuthError          3: 401/403, the key or account is wrong: never retried
+    │   │   ├── AuthError          3: 401/403, the key or account is wrong: never retried
+    │   │   └── RequestLevelError  3: Alephee refused the whole request, whatever its items
     │   └── InstanceRunning        4: another connector holds the state lock
     ├── RetryableError             transient: retry with backoff, within the budget
     │   ├── RateLimited            429; ``retry_after`` seconds from the headers
@@ -12,6 +13,7 @@
     │   └── NetworkError           connect/read failure, reset, timeout
     └── SkipError                  skip this item or file, report it, go on with the rest
         ├── RequestRejected        other 4xx: not retried unchanged
+        │   └── NothingApplied     404/412 naming no item: nothing of the batch was applied
         ├── PayloadTooLarge        413: nothing applied; split the batch and send again
         └── BadInputFile           a whole inbox file cannot be read; it goes to failed/
 
@@ -53,6 +55,11 @@ class AuthError(AlephUnavailable):
     pass
 
 
+class RequestLevelError(AlephUnavailable):
+    """The same refusal for every part of a batch: a cause outside the items (a price list
+    removed, an account setting). Nothing is stored as refused; the work stays queued."""
+
+
 class InstanceRunning(StopError):
     exit_code = EXIT_LOCKED
 
@@ -82,9 +89,14 @@ class SkipError(ConnectorError):
 
 
 class RequestRejected(SkipError):
-    def __init__(self, message: str, *, status: int) -> None:
+    def __init__(self, message: str, *, status: int, reason: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.reason = reason  # Alephee's own words, to compare one refusal with another
+
+
+class NothingApplied(RequestRejected):
+    pass
 
 
 class PayloadTooLarge(SkipError):

@@ -31,13 +31,15 @@ from connector.alephee.models import (
     ProductUpdate,
     StatusUpdate,
 )
-from connector.alephee.ratelimit import Pacer
+from connector.alephee.ratelimit import Pacer, parse_seconds
+from connector.alephee.results import ItemResult, match_products
 from connector.alephee.retry import RetryPolicy, RunBudget, build_retrying
 from connector.config import AlephSettings, RetrySettings
 from connector.errors import (
     AlephUnavailable,
     AuthError,
     NetworkError,
+    NothingApplied,
     PayloadTooLarge,
     RateLimited,
     RequestRejected,
@@ -48,13 +50,6 @@ from connector.redact import redact, register_secret
 
 log = logging.getLogger(__name__)
 JSON = Any
-
-
-@dataclass
-class ItemResult:
-    ok: bool
-    message: str = ""
-    transient: bool = False  # outcome unknown: keep it queued and send again
 
 
 @dataclass
@@ -94,7 +89,10 @@ class AlephClient:
         self._sleep = sleep
         self._rng = random.Random(seed)
         self.products_cap = settings.batch_size
+        self.products_page_size = settings.products_page_size
+        self.seen_page_cap: int | None = None  # a page shorter than asked before Total
         self.last_status = 0
+        self.last_headers: dict[str, str] = {}
         self._http = httpx.Client(
             base_url=str(settings.base_url).rstrip("/"),
             timeout=settings.timeout_seconds,
@@ -132,19 +130,28 @@ class AlephClient:
         return [PriceList.model_validate(row) for row in rows]
 
     def iter_catalog(self) -> Iterator[CatalogProduct]:
-        """Every catalog product, paged at the page cap (a 206 tells us the real cap)."""
-        for row in self._pages("GET", "/v2/products", self.settings.products_page_size, {}):
+        """Every catalog product, at the proven page size (see ``_pages``)."""
+        for row in self._pages("GET", "/v2/products", self.products_page_size, {}):
             yield CatalogProduct.model_validate(row)
 
     def iter_orders(self, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         yield from self._pages("GET", "/v2/orders", self.settings.orders_page_size, params)
+
+    def get_json(self, path: str, params: dict[str, str]) -> JSON:
+        """A raw GET body (``check --probe`` looks at shapes the models would normalise)."""
+        return self._call("GET", path, params=params)
 
     def orders_page(self, params: dict[str, str], offset: int = 0) -> Page:
         query = {**params, "offset": str(offset), "limit": str(self.settings.orders_page_size)}
         return Page.model_validate(self._call("GET", "/v2/orders", params=query))
 
     def post_products(self, items: list[ProductUpdate]) -> dict[str, ItemResult]:
-        """Send one batch; results by SKU. A 413 splits the batch and lowers the cap."""
+        """Send one batch; results by SKU. A 413 splits the batch and lowers the cap.
+
+        Raises ``RequestRejected`` when Alephee refused the request as a whole (another 4xx),
+        ``NothingApplied`` for a 404/412 that names no item: the caller tells a request-level
+        error from an item refusal (``products.sync``), never this method.
+        """
         if len(items) > self.products_cap:
             return self._split(items, self.products_cap)
         params = {}
@@ -166,10 +173,14 @@ class AlephClient:
                 "Alephee said the batch was too large; sending %d per call", self.products_cap
             )
             return self._split(items, self.products_cap)
-        result = ActionResult.model_validate(body or {})
+        result = ActionResult.model_validate(body if isinstance(body, dict) else {})
         if self.last_status in (404, 412) and not result.items:
             message = _body_message(body) or "Alephee applied none of the items"
-            return {item.sku: ItemResult(False, message) for item in items}
+            raise NothingApplied(
+                f"POST /v2/products: nothing applied ({self.last_status}: {message})",
+                status=self.last_status,
+                reason=message,
+            )
         return match_products(items, result)
 
     def _split(self, items: list[ProductUpdate], size: int) -> dict[str, ItemResult]:
@@ -202,16 +213,32 @@ class AlephClient:
     def _pages(
         self, method: str, path: str, size: int, params: dict[str, str]
     ) -> Iterator[dict[str, Any]]:
+        """Offset paging that trusts only what arrived: the offset advances by the number of
+        results received (a live server may cap lower and still echo the limit asked), and it
+        stops on ``Total`` or an empty page, never on a short page."""
         offset = 0
         while True:
             query = {**params, "offset": str(offset), "limit": str(size)}
             page = Page.model_validate(self._call(method, path, params=query))
             yield from page.results
-            step = page.paging.limit or len(page.results)
+            received = len(page.results)
             total = page.paging.total or page.total
-            offset += step
-            if not page.results or step <= 0 or offset >= total:
+            offset += received
+            if received == 0 or offset >= total:
                 return
+            if received < size and self.seen_page_cap is None:
+                self.seen_page_cap = received
+                log.warning(
+                    "%s %s: Alephee returned %d results where %d were asked (Paging.Limit says "
+                    "%d); its real page cap is %d, paging goes on",
+                    method,
+                    path,
+                    received,
+                    size,
+                    page.paging.limit,
+                    received,
+                    received,
+                )
 
     def _call(
         self,
@@ -254,6 +281,9 @@ class AlephClient:
         self.pacer.after(name, response.headers)
         self.stats.count(response.status_code)
         self.last_status = response.status_code
+        self.last_headers = {k.lower(): v for k, v in response.headers.items()}
+        if response.status_code != 429:
+            self.budget.streak = 0
         log.debug("%s -> %d in %.2f s", name, response.status_code, time.monotonic() - started)
         return self._classify(name, response, accept)
 
@@ -271,7 +301,7 @@ class AlephClient:
             return data
         message = _message(response)
         if status == 429:
-            retry_after = float(response.headers.get("x-ratelimit-retryafter", "0") or 0)
+            retry_after = parse_seconds(response.headers.get("x-ratelimit-retryafter"))
             raise RateLimited(f"{name}: rate limited by Alephee", retry_after=retry_after)
         if status in (401, 403):
             raise AuthError(
@@ -283,7 +313,9 @@ class AlephClient:
         if status >= 500:
             raise ServerError(f"{name}: Alephee error {status}", status=status)
         raise RequestRejected(
-            f"{name}: Alephee rejected the request ({status}: {message})", status=status
+            f"{name}: Alephee rejected the request ({status}: {message})",
+            status=status,
+            reason=message,
         )
 
 
@@ -309,26 +341,3 @@ def _body_message(data: JSON) -> str:
             if key.lower() == "message":
                 return redact(str(value))
     return ""
-
-
-def match_products(items: list[ProductUpdate], result: ActionResult) -> dict[str, ItemResult]:
-    """Per-SKU outcome from an ActionResult. Items not listed are Ok (Alephee lists non-Ok only).
-
-    An error we cannot tie to a SKU makes the whole batch unknown (nothing acknowledged), so a
-    value is never recorded as accepted unless Alephee clearly accepted it.
-    """
-    outcomes = {item.sku: ItemResult(ok=True) for item in items}
-    by_fold = {sku.casefold(): sku for sku in outcomes}
-    for entry in result.items:
-        if entry.level != 0:
-            continue
-        sku = (
-            entry.key_value
-            if entry.key_value in outcomes
-            else by_fold.get(entry.key_value.casefold())
-        )
-        if sku is None:
-            log.warning("Alephee reported an error for an unknown SKU; the batch is retried later")
-            return {s: ItemResult(False, "unclear result", transient=True) for s in outcomes}
-        outcomes[sku] = ItemResult(ok=False, message=entry.text)
-    return outcomes
