@@ -21,13 +21,14 @@ from filelock import FileLock, Timeout
 
 from connector import db, runlog
 from connector.alephee.client import AlephClient
+from connector.alephee.profile import open_client
 from connector.config import Config
 from connector.dryrun.preview import Plan, preview
 from connector.errors import InstanceRunning, StopError
 from connector.intake import Candidate, Claim, Intake, Outcome, Watcher
 from connector.orders import ledger as orders_ledger
 from connector.orders.cycles import run_due_cycles
-from connector.products import catalog, pending, snapshot
+from connector.products import catalog, pending, refusals, snapshot
 from connector.products.files import process_file
 from connector.products.sync import send_due
 from connector.progress import Progress
@@ -50,6 +51,7 @@ class Options:
     orders: bool = True
     force_cycles: bool = False
     sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic  # the client's pacing clock (h-api)
     now: Clock = utcnow
     progress: bool = True
     plan: Plan = field(default_factory=Plan)  # what a dry run found (connector.dryrun.preview)
@@ -75,7 +77,7 @@ def instance_lock(config: Config) -> Iterator[None]:
 
 def open_state(config: Config) -> sqlite3.Connection:
     conn = db.connect(config.db_path)
-    for module in (snapshot, pending, catalog, orders_ledger, runlog):
+    for module in (snapshot, pending, catalog, orders_ledger, runlog, refusals):
         module.init(conn)
     return conn
 
@@ -84,7 +86,7 @@ def once(config: Config, options: Options | None = None) -> tuple[int, RunSummar
     options = options or Options()
     with instance_lock(config):
         conn = open_state(config)
-        client = AlephClient(config.alephee, config.retry, sleep=options.sleep)
+        client = open_client(config, sleep=options.sleep, clock=options.monotonic)
         try:
             intake = Intake(config, conn, sleep=options.sleep)
             return _pass_with_summary(config, conn, client, intake, options, mode="once")
@@ -215,21 +217,33 @@ def _send(
     options: Options,
 ) -> None:
     now = options.now()
+    _publish_refusals(config, conn, summary, now)  # left by a killed run: never lost
     due = pending.summary(conn, iso(now))["due"]
     if not due:
         return
-    with Progress(due, "changes", enabled=options.progress) as bar:
-        report = send_due(
-            conn, client, now, batch_size=config.alephee.batch_size, progress=bar.advance
-        )
+    try:
+        with Progress(due, "changes", enabled=options.progress) as bar:
+            report = send_due(
+                conn,
+                client,
+                now,
+                batch_size=config.alephee.batch_size,
+                progress=bar.advance,
+                refused_retry_hours=config.schedule.refused_retry_hours,
+            )
+    finally:
+        _publish_refusals(config, conn, summary, now)  # also when Alephee went away
     summary.sent += report.sent
     summary.accepted += report.accepted
     summary.refused += len(report.refused)
-    if report.refused:
-        from connector.products.refusals import write_refusals
 
-        path = write_refusals(config, report.refused, now)
-        log.warning("Alephee refused %d products; see %s", len(report.refused), path.name)
+
+def _publish_refusals(
+    config: Config, conn: sqlite3.Connection, summary: RunSummary, now: datetime
+) -> None:
+    path, lines = refusals.publish_pending(conn, config, now)
+    if path is not None:
+        log.warning("Alephee refused or left unclear %d changes; see %s", lines, path.name)
 
 
 # -- the long-running watcher -------------------------------------------------------------------
@@ -256,7 +270,7 @@ def run(config: Config, options: Options | None = None, stop: StopFlag | None = 
     stop = stop or StopFlag()
     with instance_lock(config):
         conn = open_state(config)
-        client = AlephClient(config.alephee, config.retry, sleep=options.sleep)
+        client = open_client(config, sleep=options.sleep, clock=options.monotonic, shared_key=True)
         intake = Intake(config, conn, sleep=options.sleep)
         watcher = Watcher(config.folders.inbox, config.intake)
         watcher.start()

@@ -67,4 +67,3 @@ def process_file(
     }
     log.info("%s: %s", path.name, ", ".join(f"{k} {v}" for k, v in result.counts.items()))
     return result
-
