@@ -198,7 +198,12 @@ class AlephClient:
         return self._put_orders("/v2/orders", [u.body() for u in updates])
 
     def _put_orders(self, path: str, items: list[dict[str, Any]]) -> dict[int, IntegrateResult]:
-        """A PUT of order items; a 413 halves the list until Alephee takes it."""
+        """A PUT of order items; a 413 halves the list until Alephee takes it.
+
+        The vendor's own example echoes the wrong ``OrderStatus`` beside each result, so an
+        echo is trusted only when it cannot matter: every result says the same, and each order
+        sent is echoed once. Otherwise each order is sent again alone (marking is idempotent),
+        where the answer can only be about that order."""
         try:
             body = self._call("PUT", path, json=items)
         except PayloadTooLarge:
@@ -206,7 +211,18 @@ class AlephClient:
                 raise
             half = len(items) // 2
             return {**self._put_orders(path, items[:half]), **self._put_orders(path, items[half:])}
-        return _by_order_id(IntegrateResponse.model_validate(body or {}))
+        response = IntegrateResponse.model_validate(body if isinstance(body, dict) else {})
+        if len(items) == 1:
+            return _single_result(items[0], response)
+        if _echo_trustworthy(items, response):
+            return _by_order_id(response)
+        log.warning(
+            "%s: mixed results with echoes that may not line up; asking order by order", path
+        )
+        results: dict[int, IntegrateResult] = {}
+        for item in items:
+            results.update(self._put_orders(path, [item]))
+        return results
 
     # -- transport -------------------------------------------------------------------------
 
@@ -236,7 +252,6 @@ class AlephClient:
                     received,
                     size,
                     page.paging.limit,
-                    received,
                     received,
                 )
 
@@ -317,6 +332,24 @@ class AlephClient:
             status=status,
             reason=message,
         )
+
+
+def _single_result(item: dict[str, Any], response: IntegrateResponse) -> dict[int, IntegrateResult]:
+    """One order sent, one result: it is that order's, whatever the echo says."""
+    order_id = item.get("OrderId")
+    if len(response.results) != 1 or not isinstance(order_id, int):
+        return _by_order_id(response)
+    return {order_id: response.results[0]}
+
+
+def _echo_trustworthy(items: list[dict[str, Any]], response: IntegrateResponse) -> bool:
+    sent = sorted(i["OrderId"] for i in items if isinstance(i.get("OrderId"), int))
+    echoed = sorted(
+        r.order_status.order_id
+        for r in response.results
+        if r.order_status is not None and r.order_status.order_id is not None
+    )
+    return sent == echoed and len({r.status for r in response.results}) <= 1
 
 
 def _by_order_id(response: IntegrateResponse) -> dict[int, IntegrateResult]:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from connector.errors import ConfigError
+from connector.sandbox.quirks import Quirks
 
 Clock = Callable[[], float]
 """Seconds since the epoch (``time.time`` by default); tests inject a fake one."""
@@ -103,8 +104,14 @@ class SandboxOptions:
     shuffle_seed: int = 7
     enforce_transitions: bool = False  # suggested status transitions of section 6.4
     filter_utc_offset_hours: float = 0.0  # filter dates are read as UTC plus this offset
+    # The live API's quirks (connector.sandbox.quirks): "realistic" has them all, "kind" none;
+    # ``quirks`` given explicitly wins over the profile.
+    profile: str = "realistic"
+    quirks: Quirks = field(default=None)  # type: ignore[assignment]  # set from the profile
 
     def __post_init__(self) -> None:
+        if self.quirks is None:
+            self.quirks = Quirks.profile(self.profile)
         problems = []
         if self.rate_per_minute < 1 or self.burst < 1:
             problems.append("rate_per_minute and burst must be at least 1")

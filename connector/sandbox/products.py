@@ -36,10 +36,15 @@ def get_products(request: ApiRequest) -> ApiResponse:
     list_id = price_list_id(request, required=False)
     found = [store.products[i] for i in sorted(store.products)]
     found = [p for p in found if _matches_filters(request, p)]
-    response, window = page_response(
-        query, found, cap=request.options.products_page_cap, sort_id="ID", sorts=("ID",)
-    )
+    quirks = request.options.quirks
+    cap = request.options.products_page_cap
+    if quirks.short_pages:
+        cap = min(cap, quirks.page_cap)
+    response, window = page_response(query, found, cap=cap, sort_id="ID", sorts=("ID",))
     response.body["Results"] = [_public_view(p, list_id) for p in found[window]]
+    if quirks.short_pages:  # live: fewer rows than asked, the limit asked echoed, a plain 200
+        response.status = 200
+        response.body["Paging"]["Limit"] = query.integer("limit", 100)
     return response
 
 
