@@ -118,11 +118,30 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="an export file to read through its mapping (default: every file in the inbox)",
     )
+    p.add_argument(
+        "--probe",
+        action="store_true",
+        help="also measure the live API with a few read-only calls (page cap, rate-limit "
+        "headers, date and SKU shapes) into state/api-profile.json, safe to send to support",
+    )
 
     p = sub.add_parser("sandbox", help="serve the built-in Alephee sandbox on 127.0.0.1")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
     p.add_argument("--products", type=int, default=200, help="catalog size to load")
     p.add_argument("--orders", type=int, default=25, help="pending orders to load")
+    p.add_argument(
+        "--profile",
+        choices=("realistic", "kind"),
+        default="realistic",
+        help="realistic: the live API's quirks (default); kind: as documented",
+    )
+    p.add_argument(
+        "--quirk",
+        action="append",
+        default=[],
+        metavar="NAME=on|off",
+        help="switch one quirk (repeatable), e.g. --quirk streak_429=off (see docs/sandbox.md)",
+    )
 
     p = sub.add_parser("demo", help="the whole loop on bundled sample files against the sandbox")
     p.add_argument(
@@ -223,14 +242,16 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from connector.operator.check import run_check
 
-    return run_check(args.config, args.file, say)
+    return run_check(args.config, args.file, say, probe=args.probe)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from connector.operator.demo import serve_sandbox
 
     setup_logging(None, verbose=args.verbose, console_level=logging.INFO)
-    return serve_sandbox(args.port, args.products, args.orders, say)
+    return serve_sandbox(
+        args.port, args.products, args.orders, say, profile=args.profile, quirks=args.quirk
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -49,6 +49,7 @@ class ConfigError(StopError):
 
 class AlephUnavailable(StopError):
     exit_code = EXIT_UNAVAILABLE
+    cause: RetryableError | None = None  # the last transient error, when retries ran out
 
 
 class AuthError(AlephUnavailable):
@@ -81,7 +82,9 @@ class ServerError(RetryableError):
 
 
 class NetworkError(RetryableError):
-    pass
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class SkipError(ConnectorError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -270,10 +271,12 @@ class AlephClient:
         try:
             return retrying(self._attempt, method, path, name, params or {}, json, accept or set())
         except RetryableError as exc:
-            raise AlephUnavailable(
+            stop = AlephUnavailable(
                 f"Alephee did not accept {name} after retries ({exc}); the pending work is kept "
                 "and goes with the next run"
-            ) from None
+            )
+            stop.cause = exc  # ``check`` words it for a set-up, not for a run
+            raise stop from None
 
     def _attempt(
         self,
@@ -292,7 +295,9 @@ class AlephClient:
         except httpx.TimeoutException:
             raise NetworkError(f"{name}: Alephee did not answer in time") from None
         except httpx.TransportError as exc:
-            raise NetworkError(f"{name}: network error ({type(exc).__name__})") from None
+            raise NetworkError(
+                f"{name}: network error ({type(exc).__name__})", reason=_transport_reason(exc)
+            ) from None
         self.pacer.after(name, response.headers)
         self.stats.count(response.status_code)
         self.last_status = response.status_code
@@ -332,6 +337,12 @@ class AlephClient:
             status=status,
             reason=message,
         )
+
+
+def _transport_reason(exc: httpx.TransportError) -> str:
+    """httpx's own words (e.g. "[Errno 111] Connection refused"), never a URL with its query."""
+    text = redact(str(exc)) or type(exc).__name__
+    return re.sub(r"\?\S*", "", text).strip() or type(exc).__name__
 
 
 def _single_result(item: dict[str, Any], response: IntegrateResponse) -> dict[int, IntegrateResult]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any, Self
 
@@ -144,8 +145,10 @@ def serve(
     *,
     catalog: list[dict[str, Any]] | None = None,
     orders: list[dict[str, Any]] | None = None,
+    announce: Callable[[Sandbox], None] | None = None,
 ) -> None:
-    """Serve until Ctrl+C or SIGTERM (``connector sandbox``). Prints nothing: logs only."""
+    """Serve until Ctrl+C or SIGTERM (``connector sandbox``). Prints nothing itself:
+    ``announce`` is called once it listens (the CLI says what it serves)."""
     stop = threading.Event()
     sandbox = Sandbox(options)
     sandbox.load_catalog(catalog or [])
@@ -158,6 +161,8 @@ def serve(
 
         previous = signal.signal(signal.SIGTERM, on_term)
     with sandbox:
+        if announce is not None:
+            announce(sandbox)
         try:
             while not stop.wait(0.5):
                 pass
