@@ -97,6 +97,9 @@ class SandboxOptions:
     item_number: str = "returned"  # ItemNumber = index in Items; "request" = index in the body
     tax_rate: float = 0.21  # derives Price <-> PriceWithTaxes
     info_on_unchanged: bool = False  # an item that changes nothing gets an Info message
+    # A batch holding one of these SKUs is refused whole (400 naming no item), as a strict
+    # validator in front of the API might: the connector must find the item by splitting.
+    batch_poison_skus: tuple[str, ...] = ()
     # Orders [INF switches].
     integrated_default_false: bool = True  # GET orders without Integrated = Integrated=false
     pending_payments_privilege: bool = True  # False: includePendingPayments=true -> 403

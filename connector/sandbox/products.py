@@ -103,6 +103,9 @@ def _drop_movement(stock: Any) -> None:
 def post_products(request: ApiRequest) -> ApiResponse:
     items = request.json_array(request.options.products_max_items)
     list_id = price_list_id(request, required=True)
+    poison = set(request.options.batch_poison_skus)
+    if poison and any(ci_get(item, "SKU") in poison for item in items if isinstance(item, dict)):
+        raise ApiError(400, "La solicitud contiene datos inválidos.")
     outcomes = [_apply_item(request.store, fold_keys(item), list_id) for item in items]
     body = action_result(outcomes, request.options.item_number)
     quantities = body["Quantities"]

@@ -36,6 +36,8 @@ class Quirks:
     numeric_skus: bool = False  # all-digit SKUs without a leading zero come as JSON numbers
     misaligned_echo: bool = False  # integrate results echo another item's OrderStatus
     account_optional: bool = False  # accountId optional on /v2/accounts endpoints
+    # Not seen live, the audit's case: a 200 whose counts say items failed, naming none.
+    unnamed_errors: bool = False
 
     @classmethod
     def profile(cls, name: str) -> Quirks:
@@ -45,6 +47,7 @@ class Quirks:
             return cls()
         on = {f.name: True for f in fields(cls) if f.type in (bool, "bool")}
         on["bare_412"] = False  # the body of a live 412 is unknown: an option, not the default
+        on["unnamed_errors"] = False
         return cls(**on)
 
     def with_switches(self, switches: dict[str, Any]) -> Quirks:
@@ -138,6 +141,8 @@ def _action_result(quirks: Quirks, status: int, body: dict[str, Any]) -> tuple[i
         status = 412
     if nothing_applied and quirks.bare_412:
         return status, {"Status": status, "Message": "No se procesaron cambios."}
+    if quirks.unnamed_errors and not nothing_applied:
+        body["Items"] = [i for i in body.get("Items") or [] if not _is_error(i)]
     for number, item in enumerate(ci_get(body, "Items") or [], start=1):
         if quirks.no_validation_level:
             item.pop("ValidationLevel", None)
@@ -149,6 +154,10 @@ def _action_result(quirks: Quirks, status: int, body: dict[str, Any]) -> tuple[i
             key = "keyValue" if "keyValue" in item else "KeyValue"
             item[key] = _number_if_digits(item.get(key))
     return status, body
+
+
+def _is_error(item: Any) -> bool:
+    return ci_get(ci_get(item, "ValidationLevel"), "Id") == 0
 
 
 def _number_if_digits(value: Any) -> Any:
