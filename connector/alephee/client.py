@@ -288,7 +288,7 @@ class AlephClient:
         accept: set[int],
     ) -> JSON:
         query = {**params, "API_KEY": self._key, "accountId": str(self.settings.account_id)}
-        self.pacer.before(name)
+        self._pace(name)
         started = time.monotonic()
         try:
             response = self._http.request(method, path, params=query, json=body)
@@ -306,6 +306,18 @@ class AlephClient:
             self.budget.streak = 0
         log.debug("%s -> %d in %.2f s", name, response.status_code, time.monotonic() - started)
         return self._classify(name, response, accept)
+
+    def _pace(self, name: str) -> None:
+        """Pacing waits count in the run's budget like retry waits: a run that would wait past
+        it stops (exit 3) with the work kept, instead of running over its time slot."""
+        wait = self.pacer.wait_before(name)
+        if wait > 0 and not self.budget.allows(wait):
+            raise AlephUnavailable(
+                f"{name}: keeping to Alephee's rate limit needs {wait:.0f} s more waiting than "
+                f"the run's budget allows (retry.budget_seconds = {self.budget.seconds:g}); the "
+                "pending work is kept and goes with the next run"
+            )
+        self.budget.spent += self.pacer.before(name)
 
     def _classify(self, name: str, response: httpx.Response, accept: set[int]) -> JSON:
         status = response.status_code

@@ -64,7 +64,12 @@ class Pacer:
         self.paced_seconds = 0.0
         self.share = 1.0  # ``run`` lowers it (retry.run_rate_share)
 
-    def before(self, endpoint: str) -> None:
+    def wait_before(self, endpoint: str) -> float:
+        """Seconds ``before`` would wait now (nothing slept)."""
+        return self._wait_for(self.states.setdefault(endpoint, EndpointState()))
+
+    def before(self, endpoint: str) -> float:
+        """Wait as the limit asks, then count the call; returns the seconds waited."""
         state = self.states.setdefault(endpoint, EndpointState())
         wait = self._wait_for(state)
         if wait > 0:
@@ -72,6 +77,7 @@ class Pacer:
             self.paced_seconds += wait
             self._sleep(wait)
         state.recent.append(self._clock())
+        return max(0.0, wait)
 
     def after(self, endpoint: str, headers: Mapping[str, str]) -> None:
         state = self.states.setdefault(endpoint, EndpointState())

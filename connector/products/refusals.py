@@ -105,9 +105,10 @@ def refused_skus(conn: sqlite3.Connection) -> set[str]:
 
 def _make_due(conn: sqlite3.Connection, now: str, skus: list[str]) -> int:
     where, args = _sku_filter(skus)
+    # Due since it was queued (never later than now): whatever clock the next run keeps.
     return conn.execute(
-        f"UPDATE queue SET due_at = ? WHERE reason = ? AND due_at > ? AND {where}",
-        [now, REFUSED, now, *args],
+        f"UPDATE queue SET due_at = MIN(enqueued_at, ?) WHERE reason = ? AND {where}",
+        [now, REFUSED, *args],
     ).rowcount
 
 
