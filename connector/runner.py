@@ -218,6 +218,7 @@ def _send(
 ) -> None:
     now = options.now()
     _publish_refusals(config, conn, summary, now)  # left by a killed run: never lost
+    refusals.retry_if_settings_changed(conn, client.settings, iso(now))
     due = pending.summary(conn, iso(now))["due"]
     if not due:
         return

@@ -213,7 +213,7 @@ def send_due(
 
     Refused values come back when the settings they were sent with changed, or after
     ``refused_retry_hours``; every refusal is reported (``refusals.publish_pending``)."""
-    refusals.retry_if_settings_changed(conn, client.settings, iso(now))
+    refusals.retry_if_settings_changed(conn, client.settings, iso(now))  # also from runner
     report = SendReport()
     sender = BatchSender(
         conn,
