@@ -157,7 +157,7 @@ def _action_result(quirks: Quirks, status: int, body: dict[str, Any]) -> tuple[i
 
 
 def _is_error(item: Any) -> bool:
-    return ci_get(ci_get(item, "ValidationLevel"), "Id") == 0
+    return bool(ci_get(ci_get(item, "ValidationLevel"), "Id") == 0)
 
 
 def _number_if_digits(value: Any) -> Any:
