@@ -95,9 +95,9 @@ def test_check_with_alephee_unreachable_says_where_and_what_to_try(tmp_path: Pat
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGTERM semantics are POSIX")
 def test_connector_sandbox_says_what_it_serves() -> None:
+    options = ["--port", "0", "--products", "7", "--orders", "3", "--quirk", "streak_429=off"]
     child = subprocess.Popen(
-        [sys.executable, "-m", "connector", "sandbox", "--port", "0", "--products", "7"]
-        + ["--orders", "3", "--quirk", "streak_429=off"],
+        [sys.executable, "-m", "connector", "sandbox", *options],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
