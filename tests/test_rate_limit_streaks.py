@@ -66,7 +66,7 @@ def test_a_429_streak_over_1000_changes(tmp_path: Path) -> None:
         runs: list[tuple[int, float]] = []
         for _ in range(3):
             began = fake.now
-            code, summary = once(config, options)
+            code, _ = once(config, options)
             runs.append((code, fake.now - began))
             if code == 0:
                 break
