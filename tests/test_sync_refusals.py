@@ -145,10 +145,11 @@ def test_retry_refused_command(tmp_path: Path) -> None:
 
 
 def test_the_refusals_report_survives_a_kill_after_the_refusal(tmp_path: Path) -> None:
-    with fast_sandbox(batch_poison_skus=("0000002",)) as sb:
+    with fast_sandbox(batch_poison_skus=("0000003",)) as sb:
         config = edit_config(workspace_with(tmp_path, sb, n=3), batch_size=1)
-        # batches of one: 0000001 accepted (commit 1), 0000002 refused (commit 2): killed there
-        crashed = run_cli(config, "once", "--no-orders", crash_at="sync.after_commit@2")
+        # batches of one: 0000001 and 0000002 accepted, 0000003 refused (commit 3): killed
+        # there, the last batch, so the next run has nothing to send and must still report it
+        crashed = run_cli(config, "once", "--no-orders", crash_at="sync.after_commit@3")
         assert crashed.returncode in (-9, 137), crashed.stderr
         assert not list(config.folders.outbox.glob("rejects-alephee-*"))
         with db(config) as conn:
@@ -157,8 +158,8 @@ def test_the_refusals_report_survives_a_kill_after_the_refusal(tmp_path: Path) -
         again = run_cli(config, "once", "--no-orders")
         assert again.returncode == 0, again.stderr
         report = outbox_rows(config, "rejects-alephee")
-        assert [r["sku"] for r in report] == ["0000002", "0000002"]
-        assert all(b["SKU"] != "0000002" for r in sb.requests if r.body for b in r.body)
+        assert [r["sku"] for r in report] == ["0000003", "0000003"]
+        assert not [r for r in sb.requests if r.endpoint == "POST /v2/products"]
 
 
 def test_a_kill_after_writing_the_report_does_not_write_it_twice(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ Logging: method, path (never the query string: the API key travels there) and st
 from __future__ import annotations
 
 import hmac
+import math
 import json
 import logging
 import socket
@@ -108,7 +109,8 @@ class ApiPipeline:
         now = options.clock()
         if self.core.streaks.blocked_for(api_key, bucket, now) > 0:
             state = self.core.limiter.peek(api_key, bucket)
-            return replace(state, allowed=False, remaining=0, retry_after=max(1, state.reset))
+            interval = math.ceil(options.window_seconds / max(1, state.limit))
+            return replace(state, allowed=False, remaining=0, retry_after=max(1, interval))
         decision = self.core.limiter.check(api_key, bucket)
         if not decision.allowed:
             self.core.streaks.start(api_key, bucket, now, options.window_seconds)
