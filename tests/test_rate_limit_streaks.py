@@ -10,9 +10,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
+
 from connector.config import load_config
 from connector.runner import Options, once
-from connector.sandbox import Fault, Sandbox, SandboxOptions
+from connector.sandbox import Sandbox, SandboxOptions
 from connector.sandbox.fixtures import make_catalog
 from tests.client_support import FakeTime
 from tests.conftest import ACCOUNT, CANARY_KEY
@@ -46,9 +48,13 @@ def test_a_429_streak_over_1000_changes(tmp_path: Path) -> None:
         path = config.folders.inbox / "stock-1.csv"
         path.write_bytes(export([(f"{i:07d}", 5 + i % 30, 900 + i) for i in range(1, 1001)]))
         os.utime(path, (BASE.timestamp() - 60, BASE.timestamp() - 60))
-        # Another integration on the same key has just run into the limit: the connector's
-        # first POST meets a 429 that starts a minute-long streak (realistic profile).
-        sb.inject(Fault(kind="429", endpoint=POST, retry_after=1))
+        # Another integration on the same key has just run into the limit: a minute-long
+        # streak (realistic profile) that the connector's first POST meets.
+        query = {"API_KEY": CANARY_KEY, "accountId": ACCOUNT}
+        with httpx.Client(base_url=sb.url) as other:
+            while other.post("/v2/products", params=query, json=[]).status_code != 429:
+                pass
+        sb.reset_requests()
 
         def now() -> datetime:
             return BASE + timedelta(seconds=fake.now - start)

@@ -8,9 +8,9 @@ Logging: method, path (never the query string: the API key travels there) and st
 from __future__ import annotations
 
 import hmac
-import math
 import json
 import logging
+import math
 import socket
 import sys
 import threading
@@ -81,9 +81,6 @@ class ApiPipeline:
             action = "reset" if fault.kind == "reset" else "hold"
             return record(Outcome(0, action=action, hold_seconds=fault.delay_seconds))
         if fault is not None and fault.kind in RESPONSE_KINDS:
-            if fault.kind == "429" and self.core.options.quirks.streak_429:  # live: a streak
-                window = self.core.options.window_seconds
-                self.core.streaks.start(api_key, bucket, self.core.options.clock(), window)
             response, state = injected_response(fault, self.core.limiter.peek(api_key, bucket))
             return record(to_outcome(response, state))
         decision = self._rate_limit(api_key, bucket)
