@@ -4,6 +4,7 @@ code before the quirk was handled: see the comment that names what it used to do
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,13 +13,15 @@ import pytest
 
 from connector.alephee.client import AlephClient
 from connector.alephee.models import IntegrateMark, ProductStock, ProductUpdate
+from connector.alephee.profile import open_client
+from connector.config import load_config
 from connector.errors import AlephUnavailable, NothingApplied
 from connector.outbox.typed import to_moment
 from connector.sandbox import Sandbox, SandboxOptions
 from connector.sandbox.fixtures import make_catalog, make_orders
 from connector.sandbox.quirks import Quirks
 from tests.client_support import FakeTime, retry, settings
-from tests.conftest import ACCOUNT, CANARY_KEY
+from tests.conftest import ACCOUNT, CANARY_KEY, write_config
 from tests.test_sandbox_quirks import numeric_catalog
 
 
@@ -191,3 +194,32 @@ def test_dates_with_or_without_fraction_or_offset(text: str) -> None:
     assert moment.astimezone(UTC).replace(microsecond=0) == datetime(
         2026, 12, 1, 10, 20, 30, tzinfo=UTC
     )
+
+
+def test_run_leaves_part_of_the_key_to_other_integrations(tmp_path: Path) -> None:
+    """``run`` opens its client with ``shared_key``: at most ``run_rate_share`` of the key's
+    limit per endpoint in any minute (the property is tested in test_results_properties)."""
+    config = load_config(write_config(tmp_path, "http://127.0.0.1:9"))
+    (config.folders.state).mkdir(parents=True, exist_ok=True)
+    with open_client(config) as once_client, open_client(config, shared_key=True) as shared:
+        assert once_client.pacer.share == 1.0
+        assert shared.pacer.share == config.retry.run_rate_share == 0.5
+        assert shared.products_page_size == 100  # nothing measured yet
+    (config.folders.state / "api-profile.json").write_text('{"products_page_cap": 1000}')
+    with open_client(config) as measured:
+        assert measured.products_page_size == 1000
+
+
+def test_an_info_without_level_is_read_from_the_counts() -> None:
+    fake = FakeTime()
+    with sandbox(fake, info_on_unchanged=True) as sb:
+        sb.load_catalog(make_catalog(3))
+        with client_for(sb, fake) as client:
+            client.post_products([stock("0000001", 3)])
+            infos = client.post_products([stock("0000001", 3), stock("0000002", 5)])
+            mixed = client.post_products([stock("0000001", 3), stock("NOPE", 1)])
+            alone = client.post_products([stock("NOPE", 1)])
+    assert infos["0000001"].ok and infos["0000002"].ok  # an Info is applied
+    # one Error and one Info, neither with a level: the counts cannot say which is which
+    assert all(r.transient for r in mixed.values())
+    assert not alone["NOPE"].ok and not alone["NOPE"].transient  # alone, it is clear

@@ -22,24 +22,34 @@ from tests.conftest import ACCOUNT, CANARY_KEY
 
 @st.composite
 def answers(draw: st.DrawFn) -> tuple[list[ProductUpdate], dict[str, Any], set[str]]:
-    """A batch, an answer (listed items with or without levels, maybe-wrong counts), and the
-    SKUs that truly failed."""
+    """A batch, an honest count of its outcomes, and a list that may leave failed items out,
+    list refused items without ``ValidationLevel`` (``keyValue``), or list applied items for
+    an Info with or without a level; and the SKUs that truly failed."""
     n = draw(st.integers(1, 12))
     skus = [f"S{i:03d}" for i in range(n)]
     failed = set(draw(st.sets(st.sampled_from(skus))))
-    items = []
-    for sku in sorted(failed):
-        if draw(st.booleans()):  # a live answer may leave a failed item out of the list
-            level = draw(st.sampled_from([None, 0]))
+    items, infos = [], 0
+    for sku in skus:
+        if sku in failed and draw(st.booleans()):  # a failed item may be left out of the list
             key = draw(st.sampled_from(["KeyValue", "keyValue"]))
             entry: dict[str, Any] = {key: sku, "Messages": [{"Message": "no"}]}
-            if level is not None:
-                entry["ValidationLevel"] = {"Id": level, "Name": "Error"}
+            if draw(st.booleans()):
+                entry["ValidationLevel"] = {"Id": 0, "Name": "Error"}
             items.append(entry)
-    error = len(failed) + draw(st.sampled_from([0, 0, 0, -1, 1]))
-    body: dict[str, Any] = {"Items": items}
-    if draw(st.integers(0, 9)) > 0:
-        body["Quantities"] = {"Ok": n - len(failed), "Error": max(0, error), "Total": n}
+        elif sku not in failed and draw(st.integers(0, 3)) == 0:  # applied, with an Info
+            infos += 1
+            entry = {"KeyValue": sku, "Messages": [{"Message": "Sin cambios."}]}
+            if draw(st.booleans()):
+                entry["ValidationLevel"] = {"Id": 2, "Name": "Info"}
+            items.append(entry)
+    body: dict[str, Any] = {"Items": draw(st.permutations(items))}
+    if draw(st.integers(0, 9)) > 0:  # an answer without counts acknowledges nothing silently
+        body["Quantities"] = {
+            "Ok": n - len(failed) - infos,
+            "Info": infos,
+            "Error": len(failed),
+            "Total": n,
+        }
     batch = [ProductUpdate(SKU=s, Stock=ProductStock(Quantity=1)) for s in skus]
     return batch, body, failed
 

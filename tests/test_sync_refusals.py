@@ -11,6 +11,7 @@ from connector.config import Config, load_config
 from connector.runner import Options, once
 from connector.sandbox import Sandbox
 from connector.sandbox.fixtures import make_catalog
+from connector.sandbox.quirks import Quirks
 from tests.test_sync import export, setup
 from tests.workspace_support import fast_sandbox, outbox_rows, run_cli
 
@@ -173,3 +174,25 @@ def test_a_kill_after_writing_the_report_does_not_write_it_twice(tmp_path: Path)
         assert len(list(config.folders.outbox.glob("rejects-alephee-*"))) == 1
         with db(config) as conn:
             assert conn.execute("SELECT COUNT(*) FROM refusal_lines").fetchone()[0] == 0
+
+
+def test_a_refusal_the_list_does_not_name_is_found_by_the_counts(tmp_path: Path) -> None:
+    quirks = Quirks.profile("realistic").with_switches({"unnamed_errors": True})
+    with fast_sandbox(quirks=quirks) as sb:
+        sb.load_catalog(make_catalog(40))
+        config = setup(tmp_path, sb)
+        once(config, Options(progress=False, now=lambda: NOW, orders=False, refresh_catalog=True))
+        # the product goes away in Alephee after the connector downloaded the catalog
+        sb.load_catalog(
+            [p for p in make_catalog(40) if p["Identification"]["SKU"] != POISON], replace=True
+        )
+        (config.folders.inbox / "stock-1.csv").write_bytes(export(rows(40)))
+        assert run(config) == 1
+        calls = post_calls(sb)
+        print(f"one refusal the list leaves out, among 40: {len(calls)} calls")
+        assert len(calls) <= 14
+        assert counts(config) == (39, 2, 2)
+        report = outbox_rows(config, "rejects-alephee")
+        assert {r["sku"] for r in report} == {POISON}
+        # alone, nothing of it applied: a 412 that names it (no level) gives Alephee's reason
+        assert all("producto" in r["Alephee says"] for r in report)
