@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from connector.errors import ConfigError
-from connector.sandbox import Sandbox
+from connector.sandbox import Sandbox, SandboxControl
 from connector.sandbox.fixtures import make_catalog, make_orders
 from connector.sandbox.quirks import Quirks
 from tests.test_sandbox_support import ACCOUNT, API_KEY, FakeClock, auth, options
@@ -151,3 +151,12 @@ def test_unknown_quirk_or_profile_is_a_clear_error() -> None:
         options(profile="cruel")
     with pytest.raises(ConfigError, match="say on or off"):
         Quirks().with_switches({"plain_dates": "maybe"})
+
+
+def test_quirks_switch_from_python_and_the_remote_control() -> None:
+    sb, http = started()
+    with sb, http, SandboxControl(sb.url) as control:
+        sb.set_quirks(plain_dates=False)
+        assert sb.options.quirks.plain_dates is False and sb.options.quirks.streak_429
+        shown = control.set_quirks(profile="kind", numeric_skus=True)
+    assert shown["numeric_skus"] is True and shown["short_pages"] is False

@@ -111,6 +111,10 @@ class Sandbox:
     def inject(self, fault: Fault) -> None:
         self._core.inject(fault)
 
+    def set_quirks(self, **switches: Any) -> None:
+        """Switch live-API quirks (``streak_429=False``; ``profile="kind"`` resets them all)."""
+        self._core.set_quirks(switches)
+
     def clear_faults(self) -> None:
         self._core.clear_faults()
 
