@@ -308,16 +308,20 @@ class AlephClient:
         return self._classify(name, response, accept)
 
     def _pace(self, name: str) -> None:
-        """Pacing waits count in the run's budget like retry waits: a run that would wait past
-        it stops (exit 3) with the work kept, instead of running over its time slot."""
+        """Pacing waits before a write count in the run's budget like retry waits: a run that
+        would wait past it stops (exit 3) with the work kept (the queue resumes where it
+        stopped). Reads are exempt: a catalog download is all or nothing, and stopping it
+        half-way would only start it over next run."""
         wait = self.pacer.wait_before(name)
-        if wait > 0 and not self.budget.allows(wait):
+        if wait > 0 and not name.startswith("GET ") and not self.budget.allows(wait):
             raise AlephUnavailable(
                 f"{name}: keeping to Alephee's rate limit needs {wait:.0f} s more waiting than "
                 f"the run's budget allows (retry.budget_seconds = {self.budget.seconds:g}); the "
                 "pending work is kept and goes with the next run"
             )
-        self.budget.spent += self.pacer.before(name)
+        waited = self.pacer.before(name)
+        if not name.startswith("GET "):
+            self.budget.spent += waited
 
     def _classify(self, name: str, response: httpx.Response, accept: set[int]) -> JSON:
         status = response.status_code
