@@ -165,9 +165,7 @@ def test_docs_describe_every_key() -> None:
         if f"| `{key}` |" not in docs and f"| `[{key}]` |" not in docs
     ]
     assert missing == []
-    module_doc = (
-        (ROOT / "connector" / "readers" / "mapping.py").read_text(encoding="utf-8").split('"""')[1]
-    )
+    module_doc = (ROOT / "connector" / "readers" / "mapping.py").read_text(encoding="utf-8").split('"""')[1]
     undocumented = [
         key
         for key in documented_keys()

@@ -67,3 +67,4 @@ def process_file(
     }
     log.info("%s: %s", path.name, ", ".join(f"{k} {v}" for k, v in result.counts.items()))
     return result
+
