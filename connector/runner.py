@@ -217,7 +217,7 @@ def _send(
     options: Options,
 ) -> None:
     now = options.now()
-    _publish_refusals(config, conn, summary, now)  # left by a killed run: never lost
+    _publish_refusals(config, conn, now)  # left by a killed run: never lost
     refusals.retry_if_settings_changed(conn, client.settings, iso(now))
     due = pending.summary(conn, iso(now))["due"]
     if not due:
@@ -233,15 +233,13 @@ def _send(
                 refused_retry_hours=config.schedule.refused_retry_hours,
             )
     finally:
-        _publish_refusals(config, conn, summary, now)  # also when Alephee went away
+        _publish_refusals(config, conn, now)  # also when Alephee went away
     summary.sent += report.sent
     summary.accepted += report.accepted
     summary.refused += len(report.refused)
 
 
-def _publish_refusals(
-    config: Config, conn: sqlite3.Connection, summary: RunSummary, now: datetime
-) -> None:
+def _publish_refusals(config: Config, conn: sqlite3.Connection, now: datetime) -> None:
     path, lines = refusals.publish_pending(conn, config, now)
     if path is not None:
         log.warning("Alephee refused or left unclear %d changes; see %s", lines, path.name)
