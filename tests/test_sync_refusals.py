@@ -4,8 +4,12 @@ may have gone; the refusals report is as durable as the refusal (real SIGKILLs).
 from __future__ import annotations
 
 import sqlite3
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connector.config import Config, load_config
 from connector.runner import Options, once
@@ -79,11 +83,47 @@ def test_a_whole_request_400_refuses_nothing_and_keeps_the_work(tmp_path: Path) 
             message = conn.execute("SELECT message FROM runs ORDER BY id DESC").fetchone()[0]
         assert "whole request" in message and "lista de precios 2" in message.lower()
         print(f"whole-request 400 for 40 SKUs: {len(calls)} calls (was 79)")
-        assert len(calls) == 5 and set(calls) == {400}
+        assert len(calls) == 2 and set(calls) == {400}  # the batch, then an empty one
 
         config = edit_config(config, price_list_id=1)  # the cause fixed
         assert run(config, NOW + timedelta(minutes=15)) == 0
         assert counts(config) == (40, 0, 0)
+
+
+def test_when_an_empty_batch_proves_nothing_halves_and_single_items_decide(
+    tmp_path: Path,
+) -> None:
+    with fast_sandbox(refuse_empty_batch=True) as sb:
+        config = edit_config(workspace_with(tmp_path, sb), price_list_id=2)
+        assert run(config) == 3
+        calls = post_calls(sb)
+        print(f"whole-request 400, empty batch refused otherwise: {len(calls)} calls")
+        assert len(calls) == 6 and counts(config) == (0, 0, 80)
+    with fast_sandbox(refuse_empty_batch=True, batch_poison_skus=(POISON,)) as sb:
+        config = workspace_with(tmp_path / "item", sb)
+        assert run(config) == 1
+        assert counts(config) == (39, 2, 2)
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.sets(st.integers(1, 24), max_size=4), st.booleans())
+def test_bad_items_are_refused_exactly_and_the_rest_accepted(
+    bad: set[int], empty_refused: bool
+) -> None:
+    poison = tuple(f"{i:07d}" for i in sorted(bad))
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        fast_sandbox(batch_poison_skus=poison, refuse_empty_batch=empty_refused) as sb,
+    ):
+        config = workspace_with(Path(folder), sb, n=24)
+        code = run(config)
+        with db(config) as conn:
+            refused = {r[0] for r in conn.execute("SELECT DISTINCT sku FROM refused")}
+        if code == 3:  # only without the empty-batch answer: bad items where the probes fell
+            assert empty_refused and len(bad) >= 2 and not refused
+        else:
+            assert refused == set(poison)
+            assert counts(config)[0] == 24 - len(bad)
 
 
 def test_one_bad_item_is_found_with_few_calls(tmp_path: Path) -> None:

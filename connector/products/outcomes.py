@@ -1,20 +1,21 @@
 """One batch to Alephee and what its answer means for each queued change.
 
 A 4xx for a whole batch is either *request-level* (a cause outside the items: a price list
-removed, an account setting) or caused by some items. The batch is split in halves only while
-that can tell them apart:
+removed, an account setting) or caused by some items. It is told apart with as few calls as
+possible:
 
-- one half goes through and the other fails: the cause is in the failing half's items, which
-  are split further down to the items that carry it (item refusals);
-- both halves fail with the batch's own error (same status and words, naming none of the SKUs):
-  one item of each half is tried alone; if both fail the same way, the error is request-level.
-  Nothing is stored as refused, the work stays queued and the run stops (exit 3);
-- a batch of one whose error another SKU of this run also got alone is request-level too.
+- unless the error names one of the batch's SKUs (then it is about that item) or is a 404/412
+  "nothing applied", an *empty* batch is sent once per distinct error (nothing to apply, so
+  harmless): the same answer means the request itself is refused. Nothing is stored as
+  refused, the work stays queued and the run stops (exit 3): 2 calls whatever the batch size
+  (it cost 79 for 40 SKUs). An empty batch accepted proves the cause is in the items;
+- the batch is then split in halves down to the items that carry the cause (item refusals):
+  one bad item among 100 costs about 15 calls;
+- when the empty batch got some other answer (it proves nothing), both halves failing alike
+  are checked with one item of each alone, and two SKUs refused alike alone mean the request.
 
-So a whole-request 400 costs 5 calls whatever the batch size (it cost 79 for 40 SKUs), and one
-bad item among 100 about 14. Items whose answer was unclear (the counts cannot tell them apart)
-are sent again in halves at once: absolute values make a resend safe, and a smaller part can
-only be read one way.
+Items whose answer was unclear (the counts cannot tell them apart) are sent again in halves at
+once: absolute values make a resend safe, and a smaller part can only be read one way.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ class BatchSender:
         self.conn, self.client, self.now, self.report = conn, client, now, report
         self.build = build
         self.retry_at = iso(now + retry_after)
-        self.item_level: set[ErrorKey] = set()  # errors seen beside a part that went through
+        self.item_level: set[ErrorKey] = set()  # errors proven to be about items
+        self.open_questions: set[ErrorKey] = set()  # the empty batch did not decide these
         self.singles: dict[ErrorKey, str] = {}  # error -> a SKU that got it alone
 
     def send(self, batch: Batch) -> None:
@@ -95,46 +97,71 @@ class BatchSender:
         return None
 
     def _resolve(self, batch: Batch, error: RequestRejected) -> None:
+        unsure = self._unsure(batch, error)  # raises when the request itself is refused
         if len(batch) == 1:
-            self._single(batch[0], error)
+            self._single(batch[0], error, unsure=unsure)
             return
         half = len(batch) // 2
         parts = [(part, self._try(part)) for part in (batch[:half], batch[half:])]
         failed = [(part, err) for part, err in parts if err is not None]
         if len(failed) < 2:
             self.item_level.add(_key(error))
-        elif all(_same(err, error) for _, err in failed) and _request_like(error, batch):
+        elif unsure and all(_same(err, error) for _, err in failed):
             self._confirm(batch, error, failed)
             return
         for part, err in failed:
-            if err is not None:
-                self._resolve(part, err)
+            self._resolve(part, err)
+
+    def _unsure(self, batch: Batch, error: RequestRejected) -> bool:
+        """Is ``error`` perhaps about the request rather than its items? An empty batch decides
+        it in one call (nothing to apply, so harmless): the same answer -> request-level
+        (raises); accepted -> the items. Any other answer leaves it open (True)."""
+        key = _key(error)
+        if key in self.item_level or isinstance(error, NothingApplied):
+            return False
+        if not _request_like(error, batch):
+            return False
+        if key not in self.open_questions:
+            answer = self._try_empty()
+            if answer is not None and _same(answer, error):
+                raise RequestLevelError(_request_level_message(error))
+            if answer is None:
+                self.item_level.add(key)
+                return False
+            self.open_questions.add(key)
+        return True
+
+    def _try_empty(self) -> RequestRejected | None:
+        before = self.client.stats.calls
+        try:
+            self.client.post_products([])
+        except RequestRejected as error:
+            return error
+        finally:
+            self.report.calls += self.client.stats.calls - before
+        return None
 
     def _confirm(
         self, batch: Batch, error: RequestRejected, failed: list[tuple[Batch, RequestRejected]]
     ) -> None:
-        """Both halves failed alike: one item of each, alone, decides."""
+        """Both halves failed alike and the empty batch did not decide: one item of each,
+        alone, decides."""
         probes = [(part[:1], self._try(part[:1])) for part, _ in failed]
         if all(err is not None and _same(err, error) for _, err in probes):
-            raise RequestLevelError(_request_level_message(error, len(batch)))
+            raise RequestLevelError(_request_level_message(error))
         self.item_level.add(_key(error))
         for (part, _), (probe, err) in zip(failed, probes, strict=True):
             if err is not None:
-                self._single(probe[0], err)
+                self._single(probe[0], err, unsure=False)
             if part[1:]:
                 self.send(part[1:])
 
-    def _single(self, group: list[pending.Queued], error: RequestRejected) -> None:
+    def _single(self, group: list[pending.Queued], error: RequestRejected, *, unsure: bool) -> None:
         key = _key(error)
         sku = group[0].sku
         other = self.singles.setdefault(key, sku)
-        alone_elsewhere = other != sku and key not in self.item_level
-        if (
-            alone_elsewhere
-            and _request_like(error, [group])
-            and not isinstance(error, NothingApplied)
-        ):
-            raise RequestLevelError(_request_level_message(error, 2))
+        if unsure and other != sku and key not in self.item_level:
+            raise RequestLevelError(_request_level_message(error))  # two SKUs alone, alike
         self.commit([group], {sku: ItemResult(False, error.reason or str(error))})
 
     def commit(self, batch: Batch, results: dict[str, ItemResult]) -> None:
@@ -192,10 +219,10 @@ def _request_like(error: RequestRejected, batch: Batch) -> bool:
     )
 
 
-def _request_level_message(error: RequestRejected, parts: int) -> str:
+def _request_level_message(error: RequestRejected) -> str:
     return (
         f"Alephee refused the whole request, whatever products it carried ({error.status}: "
-        f"{error.reason or error}; the same answer for {parts} different sets of products). "
+        f"{error.reason or error}; the same answer for other sets of products, or none). "
         "Nothing was stored as refused and the changes stay queued: fix the cause in Alephee "
         "or in connector.toml (price list, account), then run again"
     )

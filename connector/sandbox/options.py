@@ -100,6 +100,7 @@ class SandboxOptions:
     # A batch holding one of these SKUs is refused whole (400 naming no item), as a strict
     # validator in front of the API might: the connector must find the item by splitting.
     batch_poison_skus: tuple[str, ...] = ()
+    refuse_empty_batch: bool = False  # POST products with [] -> 400 (the live answer is unknown)
     # Orders [INF switches].
     integrated_default_false: bool = True  # GET orders without Integrated = Integrated=false
     pending_payments_privilege: bool = True  # False: includePendingPayments=true -> 403

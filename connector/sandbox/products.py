@@ -102,6 +102,8 @@ def _drop_movement(stock: Any) -> None:
 
 def post_products(request: ApiRequest) -> ApiResponse:
     items = request.json_array(request.options.products_max_items)
+    if not items and request.options.refuse_empty_batch:
+        raise ApiError(400, "La lista de productos no puede estar vacía.")
     list_id = price_list_id(request, required=True)
     poison = set(request.options.batch_poison_skus)
     if poison and any(ci_get(item, "SKU") in poison for item in items if isinstance(item, dict)):
