@@ -75,6 +75,8 @@ def retry_if_settings_changed(conn: sqlite3.Connection, settings: AlephSettings,
         [str(settings.base_url), settings.account_id, settings.price_list_id], sort_keys=True
     )
     row = conn.execute("SELECT value FROM send_context WHERE key = 'settings'").fetchone()
+    if row is not None and row["value"] == current:
+        return 0  # the usual case: no write at all
     with atomic(conn):
         conn.execute(
             "INSERT OR REPLACE INTO send_context (key, value) VALUES ('settings', ?)", (current,)
