@@ -139,11 +139,40 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="an export file to read through its mapping (default: every file in the inbox)",
     )
+    p.add_argument(
+        "--probe",
+        action="store_true",
+        help="also measure the live API with a few read-only calls (page cap, rate-limit "
+        "headers, date and SKU shapes) into state/api-profile.json, safe to send to support",
+    )
+
+    p = sub.add_parser(
+        "retry-refused",
+        help="send values Alephee refused again with the next run",
+        description="Alephee's refusals are sent again by themselves after "
+        "schedule.refused_retry_hours (24 h) or when the account, price list or base URL "
+        "changes. After fixing the cause in Alephee, this makes them due now: all of them, or "
+        "only the SKUs given. The next 'once' (or 'run') sends them.",
+    )
+    p.add_argument("skus", nargs="*", metavar="SKU", help="only these SKUs (default: all)")
 
     p = sub.add_parser("sandbox", help="serve the built-in Alephee sandbox on 127.0.0.1")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
     p.add_argument("--products", type=int, default=200, help="catalog size to load")
     p.add_argument("--orders", type=int, default=25, help="pending orders to load")
+    p.add_argument(
+        "--profile",
+        choices=("realistic", "kind"),
+        default="realistic",
+        help="realistic: the live API's quirks (default); kind: as documented",
+    )
+    p.add_argument(
+        "--quirk",
+        action="append",
+        default=[],
+        metavar="NAME=on|off",
+        help="switch one quirk (repeatable), e.g. --quirk streak_429=off (see docs/sandbox.md)",
+    )
 
     p = sub.add_parser("demo", help="the whole loop on bundled sample files against the sandbox")
     p.add_argument(
@@ -272,14 +301,42 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from connector.operator.check import run_check
 
-    return run_check(args.config, args.file, say)
+    return run_check(args.config, args.file, say, probe=args.probe)
+
+
+def cmd_retry_refused(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from connector.products import refusals
+    from connector.runner import instance_lock, open_state
+
+    config = _config(args)
+    with instance_lock(config):
+        conn = open_state(config)
+        try:
+            known = refusals.refused_skus(conn)
+            due, forgotten = refusals.retry_refused(conn, datetime.now(UTC), list(args.skus))
+        finally:
+            conn.close()
+    unknown = sorted(set(args.skus) - known)
+    if unknown:
+        say(f"Not refused (nothing to retry): {', '.join(unknown)}")
+    say(f"{due} refused change(s) are due now and go with the next run.")
+    if forgotten:
+        say(
+            f"{forgotten} older refusal(s) had no value left in the queue: the next export "
+            "sends their values again."
+        )
+    return 0
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from connector.operator.demo import serve_sandbox
 
     setup_logging(None, verbose=args.verbose, console_level=logging.INFO)
-    return serve_sandbox(args.port, args.products, args.orders, say)
+    return serve_sandbox(
+        args.port, args.products, args.orders, say, profile=args.profile, quirks=args.quirk
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -297,4 +354,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": cmd_check,
     "sandbox": cmd_sandbox,
     "demo": cmd_demo,
+    "retry-refused": cmd_retry_refused,
 }

@@ -42,7 +42,9 @@ class AlephSettings(Section):
     timeout_seconds: float = Field(default=30.0, gt=0)
     batch_size: int = Field(default=100, ge=1, le=1000)
     integrate_batch_size: int = Field(default=100, ge=1, le=1000)
-    products_page_size: int = Field(default=1000, ge=1, le=1000)
+    # 100 until a larger page is proven (``connector check --probe`` measures the real cap):
+    # no live client ever asked for more, and a server that caps lower would skip pages.
+    products_page_size: int = Field(default=100, ge=1, le=1000)
     orders_page_size: int = Field(default=100, ge=1, le=1000)
 
     @field_validator("api_key")
@@ -60,6 +62,13 @@ class RetrySettings(Section):
     budget_seconds: float = Field(default=600.0, gt=0)
     low_remaining: int = Field(default=2, ge=0)
     fallback_per_minute: int = Field(default=29, ge=1)
+    # Live clients needed 65-120 s after repeated 429s: after ``rate_limit_streak`` 429s in a
+    # row, wait at least ``rate_limit_floor_seconds`` (and never more than the run's budget).
+    rate_limit_streak: int = Field(default=2, ge=1)
+    rate_limit_floor_seconds: float = Field(default=60.0, ge=0)
+    rate_limit_max_attempts: int = Field(default=30, ge=1, le=200)
+    # ``run`` shares the key with other integrations: use at most this share of its limit.
+    run_rate_share: float = Field(default=0.5, gt=0, le=1)
 
 
 class FolderSettings(Section):
@@ -82,6 +91,8 @@ class ScheduleSettings(Section):
     cancellations_every_hours: float = Field(default=6.0, gt=0)
     cancellations_lookback_days: float = Field(default=7.0, gt=0)
     missing_products: Literal["leave"] = "leave"
+    # A value Alephee refused is sent again after this long (its cause may have gone).
+    refused_retry_hours: float = Field(default=24.0, gt=0)
 
     @field_validator("timezone")
     @classmethod

@@ -4,7 +4,8 @@
     ├── StopError                  stop the run; ``exit_code`` says why (the contract's codes)
     │   ├── ConfigError            2: configuration or usage; ``problems``: one line each
     │   ├── AlephUnavailable       3: Alephee unreachable or rate-limited beyond the run's budget
-    │   │   └── AuthError          3: 401/403, the key or account is wrong: never retried
+    │   │   ├── AuthError          3: 401/403, the key or account is wrong: never retried
+    │   │   └── RequestLevelError  3: Alephee refused the whole request, whatever its items
     │   ├── InstanceRunning        4: another connector holds the state lock
     │   └── StopRequested          0: Ctrl+C or SIGTERM; the step in flight was finished
     ├── RetryableError             transient: retry with backoff, within the budget
@@ -13,6 +14,7 @@
     │   └── NetworkError           connect/read failure, reset, timeout
     └── SkipError                  skip this item or file, report it, go on with the rest
         ├── RequestRejected        other 4xx: not retried unchanged
+        │   └── NothingApplied     404/412 naming no item: nothing of the batch was applied
         ├── PayloadTooLarge        413: nothing applied; split the batch and send again
         └── BadInputFile           a whole inbox file cannot be read; it goes to failed/
 
@@ -49,10 +51,16 @@ class ConfigError(StopError):
 
 class AlephUnavailable(StopError):
     exit_code = EXIT_UNAVAILABLE
+    cause: RetryableError | None = None  # the last transient error, when retries ran out
 
 
 class AuthError(AlephUnavailable):
     pass
+
+
+class RequestLevelError(AlephUnavailable):
+    """The same refusal for every part of a batch: a cause outside the items (a price list
+    removed, an account setting). Nothing is stored as refused; the work stays queued."""
 
 
 class InstanceRunning(StopError):
@@ -82,7 +90,9 @@ class ServerError(RetryableError):
 
 
 class NetworkError(RetryableError):
-    pass
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class SkipError(ConnectorError):
@@ -90,9 +100,14 @@ class SkipError(ConnectorError):
 
 
 class RequestRejected(SkipError):
-    def __init__(self, message: str, *, status: int) -> None:
+    def __init__(self, message: str, *, status: int, reason: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.reason = reason  # Alephee's own words, to compare one refusal with another
+
+
+class NothingApplied(RequestRejected):
+    pass
 
 
 class PayloadTooLarge(SkipError):

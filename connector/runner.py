@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import FrameType
 
 from filelock import FileLock, Timeout
@@ -26,6 +27,7 @@ from filelock import FileLock, Timeout
 from connector import clock, db, runlog
 from connector.alephee import orderrefs
 from connector.alephee.client import AlephClient
+from connector.alephee.profile import open_client
 from connector.clock import Clock
 from connector.config import Config
 from connector.contain import contained, is_contained, report
@@ -37,7 +39,7 @@ from connector.errors import InstanceRunning, StopError, StopRequested
 from connector.intake import Claim, Intake, Outcome, Watcher
 from connector.orders import ledger as orders_ledger
 from connector.orders.cycles import run_due_cycles
-from connector.products import catalog, pending, snapshot
+from connector.products import catalog, pending, refusals, snapshot
 from connector.products.files import process_file
 from connector.products.sync import send_due
 from connector.progress import Progress
@@ -59,6 +61,7 @@ class Options:
     orders: bool = True
     force_cycles: bool = False
     sleep: Callable[[float], None] = time.sleep
+    monotonic: Callable[[], float] = time.monotonic  # the client's pacing clock (h-api)
     now: Clock = utcnow
     progress: bool = True
     plan: Plan = field(default_factory=Plan)  # what a dry run found (connector.dryrun)
@@ -103,7 +106,7 @@ def instance_lock(config: Config) -> Iterator[None]:
 
 def open_state(config: Config) -> sqlite3.Connection:
     conn = db.connect(config.db_path)
-    for module in (snapshot, pending, catalog, orders_ledger, runlog):
+    for module in (snapshot, pending, catalog, orders_ledger, runlog, refusals):
         module.init(conn)
     for part in (orderrefs, shipping_state, documents_ledger):  # orders back to Alephee
         part.init(conn)
@@ -115,7 +118,7 @@ def once(config: Config, options: Options | None = None) -> tuple[int, RunSummar
     with instance_lock(config):
         conn = open_state(config)
         kind = RecordingClient if options.dry_run else AlephClient
-        client = kind(config.alephee, config.retry, sleep=options.sleep)
+        client = open_client(config, sleep=options.sleep, clock=options.monotonic, kind=kind)
         try:
             intake = Intake(config, conn, sleep=options.sleep)
             if not isinstance(client, RecordingClient):
@@ -313,25 +316,38 @@ def _send(
     options: Options,
 ) -> None:
     now = options.now()
+    _publish_refusals(config, conn, now)  # left by a killed run: never lost
+    refusals.retry_if_settings_changed(conn, client.settings, iso(now))
     due = pending.summary(conn, iso(now))["due"]
     if not due:
         return
-    with Progress(due, "changes", enabled=options.progress) as bar:
+    try:
+        with Progress(due, "changes", enabled=options.progress) as bar:
 
-        def advance(count: int) -> None:
-            bar.advance(count)  # called after each batch is committed
-            if options.stop_requested():
-                raise StopRequested("stopped on request after a batch; the rest stays queued")
+            def advance(count: int) -> None:
+                bar.advance(count)  # called after each batch is committed
+                if options.stop_requested():
+                    raise StopRequested("stopped on request after a batch; the rest stays queued")
 
-        report = send_due(conn, client, now, batch_size=config.alephee.batch_size, progress=advance)
+            report = send_due(
+                conn,
+                client,
+                now,
+                batch_size=config.alephee.batch_size,
+                progress=advance,
+                refused_retry_hours=config.schedule.refused_retry_hours,
+            )
+    finally:
+        _publish_refusals(config, conn, now)  # also when Alephee went away
     summary.sent += report.sent
     summary.accepted += report.accepted
     summary.refused += len(report.refused)
-    if report.refused:
-        from connector.products.refusals import write_refusals
 
-        path = write_refusals(config, report.refused, now)
-        log.warning("Alephee refused %d products; see %s", len(report.refused), path.name)
+
+def _publish_refusals(config: Config, conn: sqlite3.Connection, now: datetime) -> None:
+    path, lines = refusals.publish_pending(conn, config, now)
+    if path is not None:
+        log.warning("Alephee refused or left unclear %d changes; see %s", lines, path.name)
 
 
 # -- the long-running watcher -------------------------------------------------------------------
@@ -376,7 +392,7 @@ def run(config: Config, options: Options | None = None, stop: StopFlag | None = 
     options.stop_requested = stop.event.is_set
     with instance_lock(config):
         conn = open_state(config)
-        client = AlephClient(config.alephee, config.retry, sleep=options.sleep)
+        client = open_client(config, sleep=options.sleep, clock=options.monotonic, shared_key=True)
         intake = Intake(config, conn, sleep=options.sleep)
         watcher = Watcher(config.folders.inbox, config.intake)
         watcher.start()

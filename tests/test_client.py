@@ -154,6 +154,7 @@ def test_paces_itself_before_hitting_the_rate_limit(fake: FakeTime) -> None:
 
 def test_catalog_paging_uses_the_206_cap(fake: FakeTime) -> None:
     opts = SandboxOptions(
+        profile="kind",  # the documented 206 (test_client_quirks: the live short pages)
         api_key=CANARY_KEY,
         account_id=ACCOUNT,
         clock=fake.clock,

@@ -34,8 +34,14 @@ class FakeClock:
 
 
 def options(**overrides: Any) -> SandboxOptions:
-    """Test defaults: a generous rate limit unless a test is about rate limits."""
-    values: dict[str, Any] = {"api_key": API_KEY, "account_id": ACCOUNT, "rate_per_minute": 1000}
+    """Test defaults: a generous rate limit unless a test is about rate limits. These tests are
+    about the documented behaviour ("kind"); the live API's quirks have test_sandbox_quirks."""
+    values: dict[str, Any] = {
+        "api_key": API_KEY,
+        "account_id": ACCOUNT,
+        "rate_per_minute": 1000,
+        "profile": "kind",
+    }
     values["burst"] = overrides.pop("burst", 1000)
     values.update(overrides)
     return SandboxOptions(**values)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,13 +34,15 @@ from connector.alephee.models import (
     ProductUpdate,
     StatusUpdate,
 )
-from connector.alephee.ratelimit import Pacer
+from connector.alephee.ratelimit import Pacer, parse_seconds
+from connector.alephee.results import ItemResult, match_products
 from connector.alephee.retry import RetryPolicy, RunBudget, build_retrying
 from connector.config import AlephSettings, RetrySettings
 from connector.errors import (
     AlephUnavailable,
     AuthError,
     NetworkError,
+    NothingApplied,
     PayloadTooLarge,
     RateLimited,
     RequestRejected,
@@ -50,13 +53,6 @@ from connector.redact import redact, register_secret
 
 log = logging.getLogger(__name__)
 JSON = Any
-
-
-@dataclass
-class ItemResult:
-    ok: bool
-    message: str = ""
-    transient: bool = False  # outcome unknown: keep it queued and send again
 
 
 @dataclass
@@ -96,7 +92,10 @@ class AlephClient:
         self._sleep = sleep
         self._rng = random.Random(seed)
         self.products_cap = settings.batch_size
+        self.products_page_size = settings.products_page_size
+        self.seen_page_cap: int | None = None  # a page shorter than asked before Total
         self.last_status = 0
+        self.last_headers: dict[str, str] = {}
         self._http = httpx.Client(
             base_url=str(settings.base_url).rstrip("/"),
             timeout=settings.timeout_seconds,
@@ -134,19 +133,28 @@ class AlephClient:
         return [PriceList.model_validate(row) for row in rows]
 
     def iter_catalog(self) -> Iterator[CatalogProduct]:
-        """Every catalog product, paged at the page cap (a 206 tells us the real cap)."""
-        for row in self._pages("GET", "/v2/products", self.settings.products_page_size, {}):
+        """Every catalog product, at the proven page size (see ``_pages``)."""
+        for row in self._pages("GET", "/v2/products", self.products_page_size, {}):
             yield CatalogProduct.model_validate(row)
 
     def iter_orders(self, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         yield from self._pages("GET", "/v2/orders", self.settings.orders_page_size, params)
+
+    def get_json(self, path: str, params: dict[str, str]) -> JSON:
+        """A raw GET body (``check --probe`` looks at shapes the models would normalise)."""
+        return self._call("GET", path, params=params)
 
     def orders_page(self, params: dict[str, str], offset: int = 0) -> Page:
         query = {**params, "offset": str(offset), "limit": str(self.settings.orders_page_size)}
         return Page.model_validate(self._call("GET", "/v2/orders", params=query))
 
     def post_products(self, items: list[ProductUpdate]) -> dict[str, ItemResult]:
-        """Send one batch; results by SKU. A 413 splits the batch and lowers the cap."""
+        """Send one batch; results by SKU. A 413 splits the batch and lowers the cap.
+
+        Raises ``RequestRejected`` when Alephee refused the request as a whole (another 4xx),
+        ``NothingApplied`` for a 404/412 that names no item: the caller tells a request-level
+        error from an item refusal (``products.sync``), never this method.
+        """
         if len(items) > self.products_cap:
             return self._split(items, self.products_cap)
         params = {}
@@ -168,10 +176,14 @@ class AlephClient:
                 "Alephee said the batch was too large; sending %d per call", self.products_cap
             )
             return self._split(items, self.products_cap)
-        result = ActionResult.model_validate(body or {})
+        result = ActionResult.model_validate(body if isinstance(body, dict) else {})
         if self.last_status in (404, 412) and not result.items:
             message = _body_message(body) or "Alephee applied none of the items"
-            return {item.sku: ItemResult(False, message) for item in items}
+            raise NothingApplied(
+                f"POST /v2/products: nothing applied ({self.last_status}: {message})",
+                status=self.last_status,
+                reason=message,
+            )
         return match_products(items, result)
 
     def _split(self, items: list[ProductUpdate], size: int) -> dict[str, ItemResult]:
@@ -189,7 +201,12 @@ class AlephClient:
         return self._put_orders("/v2/orders", [u.body() for u in updates])
 
     def _put_orders(self, path: str, items: list[dict[str, Any]]) -> dict[int, IntegrateResult]:
-        """A PUT of order items; a 413 halves the list until Alephee takes it."""
+        """A PUT of order items; a 413 halves the list until Alephee takes it.
+
+        The vendor's own example echoes the wrong ``OrderStatus`` beside each result, so an
+        echo is trusted only when it cannot matter: every result says the same, and each order
+        sent is echoed once. Otherwise each order is sent again alone (marking is idempotent),
+        where the answer can only be about that order."""
         try:
             body = self._call("PUT", path, json=items)
         except PayloadTooLarge:
@@ -197,7 +214,18 @@ class AlephClient:
                 raise
             half = len(items) // 2
             return {**self._put_orders(path, items[:half]), **self._put_orders(path, items[half:])}
-        return _by_order_id(IntegrateResponse.model_validate(body or {}))
+        response = IntegrateResponse.model_validate(body if isinstance(body, dict) else {})
+        if len(items) == 1:
+            return _single_result(items[0], response)
+        if _echo_trustworthy(items, response):
+            return _by_order_id(response)
+        log.warning(
+            "%s: mixed results with echoes that may not line up; asking order by order", path
+        )
+        results: dict[int, IntegrateResult] = {}
+        for item in items:
+            results.update(self._put_orders(path, [item]))
+        return results
 
     def attach_document(
         self, order_id: int, document: DocumentUpload, attached: Callable[[], bool]
@@ -235,16 +263,31 @@ class AlephClient:
     def _pages(
         self, method: str, path: str, size: int, params: dict[str, str]
     ) -> Iterator[dict[str, Any]]:
+        """Offset paging that trusts only what arrived: the offset advances by the number of
+        results received (a live server may cap lower and still echo the limit asked), and it
+        stops on ``Total`` or an empty page, never on a short page."""
         offset = 0
         while True:
             query = {**params, "offset": str(offset), "limit": str(size)}
             page = Page.model_validate(self._call(method, path, params=query))
             yield from page.results
-            step = page.paging.limit or len(page.results)
+            received = len(page.results)
             total = page.paging.total or page.total
-            offset += step
-            if not page.results or step <= 0 or offset >= total:
+            offset += received
+            if received == 0 or offset >= total:
                 return
+            if received < size and self.seen_page_cap is None:
+                self.seen_page_cap = received
+                log.warning(
+                    "%s %s: Alephee returned %d results where %d were asked (Paging.Limit says "
+                    "%d); its real page cap is %d, paging goes on",
+                    method,
+                    path,
+                    received,
+                    size,
+                    page.paging.limit,
+                    received,
+                )
 
     def _call(
         self,
@@ -261,10 +304,12 @@ class AlephClient:
         try:
             return retrying(self._attempt, method, path, name, params or {}, json, accept or set())
         except RetryableError as exc:
-            raise AlephUnavailable(
+            stop = AlephUnavailable(
                 f"Alephee did not accept {name} after retries ({exc}); the pending work is kept "
                 "and goes with the next run"
-            ) from None
+            )
+            stop.cause = exc  # ``check`` words it for a set-up, not for a run
+            raise stop from None
 
     def _attempt(
         self,
@@ -276,19 +321,40 @@ class AlephClient:
         accept: set[int],
     ) -> JSON:
         query = {**params, "API_KEY": self._key, "accountId": str(self.settings.account_id)}
-        self.pacer.before(name)
+        self._pace(name)
         started = time.monotonic()
         try:
             response = self._http.request(method, path, params=query, json=body)
         except httpx.TimeoutException:
             raise NetworkError(f"{name}: Alephee did not answer in time") from None
         except httpx.TransportError as exc:
-            raise NetworkError(f"{name}: network error ({type(exc).__name__})") from None
+            raise NetworkError(
+                f"{name}: network error ({type(exc).__name__})", reason=_transport_reason(exc)
+            ) from None
         self.pacer.after(name, response.headers)
         self.stats.count(response.status_code)
         self.last_status = response.status_code
+        self.last_headers = {k.lower(): v for k, v in response.headers.items()}
+        if response.status_code != 429:
+            self.budget.streak = 0
         log.debug("%s -> %d in %.2f s", name, response.status_code, time.monotonic() - started)
         return self._classify(name, response, accept)
+
+    def _pace(self, name: str) -> None:
+        """Pacing waits before a write count in the run's budget like retry waits: a run that
+        would wait past it stops (exit 3) with the work kept (the queue resumes where it
+        stopped). Reads are exempt: a catalog download is all or nothing, and stopping it
+        half-way would only start it over next run."""
+        wait = self.pacer.wait_before(name)
+        if wait > 0 and not name.startswith("GET ") and not self.budget.allows(wait):
+            raise AlephUnavailable(
+                f"{name}: keeping to Alephee's rate limit needs {wait:.0f} s more waiting than "
+                f"the run's budget allows (retry.budget_seconds = {self.budget.seconds:g}); the "
+                "pending work is kept and goes with the next run"
+            )
+        waited = self.pacer.before(name)
+        if not name.startswith("GET "):
+            self.budget.spent += waited
 
     def _classify(self, name: str, response: httpx.Response, accept: set[int]) -> JSON:
         status = response.status_code
@@ -304,7 +370,7 @@ class AlephClient:
             return data
         message = _message(response)
         if status == 429:
-            retry_after = header_seconds(response.headers.get("x-ratelimit-retryafter"))
+            retry_after = parse_seconds(response.headers.get("x-ratelimit-retryafter"))
             raise RateLimited(f"{name}: rate limited by Alephee", retry_after=retry_after)
         if status in (401, 403):
             raise AuthError(
@@ -316,20 +382,34 @@ class AlephClient:
         if status >= 500:
             raise ServerError(f"{name}: Alephee error {status}", status=status)
         raise RequestRejected(
-            f"{name}: Alephee rejected the request ({status}: {message})", status=status
+            f"{name}: Alephee rejected the request ({status}: {message})",
+            status=status,
+            reason=message,
         )
 
 
-def header_seconds(value: str | None) -> float:
-    """Seconds from a header that should be a number: ``1``, ``1.5``, also ``1.5s``; 0 when
-    it says nothing usable (the pacer then falls back to its own wait)."""
-    text = (value or "").strip().lower().removesuffix("s").strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        log.debug("unusable x-ratelimit-retryafter header %r", value)
-        return 0.0
-    return seconds if seconds == seconds and seconds >= 0 else 0.0  # NaN and negatives: 0
+def _transport_reason(exc: httpx.TransportError) -> str:
+    """httpx's own words (e.g. "[Errno 111] Connection refused"), never a URL with its query."""
+    text = redact(str(exc)) or type(exc).__name__
+    return re.sub(r"\?\S*", "", text).strip() or type(exc).__name__
+
+
+def _single_result(item: dict[str, Any], response: IntegrateResponse) -> dict[int, IntegrateResult]:
+    """One order sent, one result: it is that order's, whatever the echo says."""
+    order_id = item.get("OrderId")
+    if len(response.results) != 1 or not isinstance(order_id, int):
+        return _by_order_id(response)
+    return {order_id: response.results[0]}
+
+
+def _echo_trustworthy(items: list[dict[str, Any]], response: IntegrateResponse) -> bool:
+    sent = sorted(i["OrderId"] for i in items if isinstance(i.get("OrderId"), int))
+    echoed = sorted(
+        r.order_status.order_id
+        for r in response.results
+        if r.order_status is not None and r.order_status.order_id is not None
+    )
+    return sent == echoed and len({r.status for r in response.results}) <= 1
 
 
 def _by_order_id(response: IntegrateResponse) -> dict[int, IntegrateResult]:
@@ -354,26 +434,3 @@ def _body_message(data: JSON) -> str:
             if key.lower() == "message":
                 return redact(str(value))
     return ""
-
-
-def match_products(items: list[ProductUpdate], result: ActionResult) -> dict[str, ItemResult]:
-    """Per-SKU outcome from an ActionResult. Items not listed are Ok (Alephee lists non-Ok only).
-
-    An error we cannot tie to a SKU makes the whole batch unknown (nothing acknowledged), so a
-    value is never recorded as accepted unless Alephee clearly accepted it.
-    """
-    outcomes = {item.sku: ItemResult(ok=True) for item in items}
-    by_fold = {sku.casefold(): sku for sku in outcomes}
-    for entry in result.items:
-        if entry.level != 0:
-            continue
-        sku = (
-            entry.key_value
-            if entry.key_value in outcomes
-            else by_fold.get(entry.key_value.casefold())
-        )
-        if sku is None:
-            log.warning("Alephee reported an error for an unknown SKU; the batch is retried later")
-            return {s: ItemResult(False, "unclear result", transient=True) for s in outcomes}
-        outcomes[sku] = ItemResult(ok=False, message=entry.text)
-    return outcomes

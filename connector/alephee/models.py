@@ -12,6 +12,20 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 
+def code_text(value: Any) -> Any:
+    """A SKU or key sent as a JSON number (``1234``) read as its digits, never a crash."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value
+
+
+Code = Annotated[str, BeforeValidator(code_text)]
+
+
 def _fold(cls: type[BaseModel], data: Any) -> Any:
     if not isinstance(data, dict):
         return data
@@ -62,8 +76,8 @@ class NamedRef(ApiModel):
 
 class Identification(ApiModel):
     id: int | None = Field(None, alias="Id")
-    sku: str = Field(alias="SKU")
-    own_code: str | None = Field(None, alias="OwnCode")
+    sku: Code = Field(alias="SKU")
+    own_code: Code | None = Field(None, alias="OwnCode")
     brand: NamedRef | None = Field(None, alias="Brand")
     name: str | None = Field(None, alias="Name")
 
@@ -101,23 +115,53 @@ class Message(ApiModel):
     message: str = Field("", alias="Message")
 
 
+LEVEL_OK, LEVEL_INFO, LEVEL_WARNING, LEVEL_ERROR = 99, 2, 1, 0
+LEVEL_BY_NAME = {"ok": LEVEL_OK, "info": LEVEL_INFO, "warning": LEVEL_WARNING, "error": LEVEL_ERROR}
+
+
+def _level_of(ref: NamedRef | None) -> int | None:
+    """A level from ``{Id, Name}`` or ``{Key, Value}``; None when it says nothing usable."""
+    if ref is None:
+        return None
+    for raw in (ref.id, ref.key):
+        if raw is not None and str(raw).strip().lstrip("-").isdigit():
+            return int(str(raw).strip())
+    for name in (ref.name, ref.value):
+        if name and name.strip().lower() in LEVEL_BY_NAME:
+            return LEVEL_BY_NAME[name.strip().lower()]
+    return None
+
+
 class ResultItem(ApiModel):
-    key_value: str = Field("", alias="KeyValue")
+    key_value: Code = Field("", alias="KeyValue")
     validation_level: NamedRef | None = Field(None, alias="ValidationLevel")
     messages: list[Message] = Field(default_factory=list, alias="Messages")
 
     @property
-    def level(self) -> int:
-        ref = self.validation_level
-        raw = ref.id if ref and ref.id is not None else (ref.key if ref else 99)
-        return int(raw) if raw is not None else 99
+    def level(self) -> int | None:
+        """The item's level; without ``ValidationLevel`` (the vendor's own example) the worst
+        level of its messages; None when nothing says (never assumed Ok)."""
+        own = _level_of(self.validation_level)
+        if own is not None:
+            return own
+        found = [lvl for m in self.messages if (lvl := _level_of(m.level)) is not None]
+        return min(found) if found else None
 
     @property
     def text(self) -> str:
         return "; ".join(m.message for m in self.messages if m.message) or "rejected by Alephee"
 
 
+class Quantities(ApiModel):
+    ok: int = Field(0, alias="Ok")
+    error: int = Field(0, alias="Error")
+    warning: int = Field(0, alias="Warning")
+    info: int = Field(0, alias="Info")
+    total: int = Field(0, alias="Total")
+
+
 class ActionResult(ApiModel):
+    quantities: Quantities | None = Field(None, alias="Quantities")
     items: list[ResultItem] = Field(default_factory=list, alias="Items")
 
 

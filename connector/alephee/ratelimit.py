@@ -3,12 +3,14 @@
 Alephee counts per API key and endpoint (GCRA, one-minute window). The headers on every
 response say how many calls remain; when few remain we space calls one emission interval
 (60 s / limit) apart instead of running into 429s. Without headers we fall back to the pace
-public integrators found safe: at most ``fallback_per_minute`` calls in any 60 s.
+public integrators found safe: at most ``fallback_per_minute`` calls in any 60 s. In ``run`` a
+share of the limit is left to other integrations on the same key (``share``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,17 +29,21 @@ class EndpointState:
     recent: deque[float] = field(default_factory=deque)
 
 
+def parse_seconds(raw: str | None) -> float:
+    """A header's number of seconds, tolerant of units and noise (``1.5s``, `` 2 ``): 0 when
+    there is none. A malformed header must never stop a run."""
+    found = re.search(r"-?\d+(?:\.\d+)?", raw or "")
+    return max(0.0, float(found.group())) if found else 0.0
+
+
 def parse_headers(headers: Mapping[str, str]) -> dict[str, int]:
     """The four integer headers (httpx headers are case-insensitive already)."""
     values: dict[str, int] = {}
     for name in ("limit", "remaining", "reset", "retryafter"):
         raw = headers.get(f"x-ratelimit-{name}")
-        if raw is None:
+        if raw is None or not re.search(r"\d", raw):
             continue
-        try:
-            values[name] = int(float(raw))
-        except ValueError:
-            continue
+        values[name] = int(parse_seconds(raw)) if name != "retryafter" or "-" not in raw else -1
     return values
 
 
@@ -56,8 +62,14 @@ class Pacer:
         self._clock = clock
         self.states: dict[str, EndpointState] = {}
         self.paced_seconds = 0.0
+        self.share = 1.0  # ``run`` lowers it (retry.run_rate_share)
 
-    def before(self, endpoint: str) -> None:
+    def wait_before(self, endpoint: str) -> float:
+        """Seconds ``before`` would wait now (nothing slept)."""
+        return self._wait_for(self.states.setdefault(endpoint, EndpointState()))
+
+    def before(self, endpoint: str) -> float:
+        """Wait as the limit asks, then count the call; returns the seconds waited."""
         state = self.states.setdefault(endpoint, EndpointState())
         wait = self._wait_for(state)
         if wait > 0:
@@ -65,6 +77,7 @@ class Pacer:
             self.paced_seconds += wait
             self._sleep(wait)
         state.recent.append(self._clock())
+        return max(0.0, wait)
 
     def after(self, endpoint: str, headers: Mapping[str, str]) -> None:
         state = self.states.setdefault(endpoint, EndpointState())
@@ -81,21 +94,30 @@ class Pacer:
         now = self._clock()
         while state.recent and now - state.recent[0] >= WINDOW:
             state.recent.popleft()
+        shared = self._share_wait(state, now)
         if state.remaining is None:
-            return self._fallback_wait(state, now)
+            return max(shared, self._fallback_wait(state, now))
         if state.remaining > self.low_remaining:
-            return 0.0
+            return shared
         interval = WINDOW / state.limit if state.limit else WINDOW / self.fallback_per_minute
-        if state.remaining > 0:
-            interval /= 2  # a little room left: slow down, do not stop
-        if state.reset is not None:
-            interval = min(interval, float(state.reset))
-        return max(0.0, interval - (now - state.seen_at))
+        if state.remaining == 0:
+            interval *= 1.1  # one 429 too many can cost a minute-long streak: keep a margin
+        return max(shared, interval - (now - state.seen_at))
 
     def _fallback_wait(self, state: EndpointState, now: float) -> float:
         if len(state.recent) < self.fallback_per_minute:
             return 0.0
         return WINDOW - (now - state.recent[0]) + 1.0
+
+    def _share_wait(self, state: EndpointState, now: float) -> float:
+        """``run`` leaves room for other integrations on the same key: at most ``share`` of
+        the key's limit per endpoint in any 60 s."""
+        if self.share >= 1.0:
+            return 0.0
+        allowed = max(1, int((state.limit or self.fallback_per_minute) * self.share))
+        if len(state.recent) < allowed:
+            return 0.0
+        return max(0.0, WINDOW - (now - state.recent[len(state.recent) - allowed]))
 
     def snapshot(self) -> dict[str, dict[str, int | None]]:
         return {

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from connector.alephee.client import JSON, AlephClient, ItemResult
+from connector.alephee.client import JSON, AlephClient
 from connector.alephee.models import (
     DocumentUpload,
     IntegrateMark,
@@ -20,6 +20,7 @@ from connector.alephee.models import (
     ProductUpdate,
     StatusUpdate,
 )
+from connector.alephee.results import ItemResult
 from connector.errors import ConfigError
 
 ANSWER = "not sent: dry run"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,18 @@ from typing import Any
 from connector import db
 from connector.alephee import orderrefs
 from connector.alephee.client import AlephClient
+from connector.alephee.profile import base_url, profile_path, summary_lines
+from connector.alephee.profile import probe as probe_api
 from connector.config import ENV_NAMES, Config, load_config
-from connector.errors import EXIT_CONFIG, EXIT_OK, EXIT_REJECTS, ConfigError, ConnectorError
+from connector.errors import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_REJECTS,
+    AlephUnavailable,
+    ConfigError,
+    ConnectorError,
+    NetworkError,
+)
 from connector.intake.scan import is_ignored
 from connector.intake.watcher import choose_observer
 from connector.operator.check_back import check_document, check_status_file
@@ -71,7 +82,12 @@ class Findings:
 
 
 def run_check(
-    config_path: Path | None, file: Path | None, say: Say, *, mounts: str | None = None
+    config_path: Path | None,
+    file: Path | None,
+    say: Say,
+    *,
+    mounts: str | None = None,
+    probe: bool = False,
 ) -> int:
     """Every check, each finding printed through ``say``; the exit code (0 or 2)."""
     findings = Findings(say)
@@ -87,7 +103,7 @@ def run_check(
     mappings = check_mappings(config, findings)
     statuses = check_status_mappings(config, findings)
     check_folders(config, findings, mounts=mounts)
-    check_alephee(config, findings)
+    check_alephee(config, findings, probe=probe)
     for path in _files_to_sample(config, file, findings):
         status = match_mapping(path, statuses)
         if status is not None:
@@ -212,15 +228,48 @@ def state_is_local(path: Path, *, mounts: str | None = None) -> bool:
     return choose_observer(path, "auto", mounts=mounts) == "native"
 
 
-def check_alephee(config: Config, findings: Findings) -> None:
+def check_alephee(config: Config, findings: Findings, *, probe: bool = False) -> None:
     # Two attempts and a short budget: check answers in seconds, even when Alephee is down.
     retry = config.retry.model_copy(update={"max_attempts": 2, "budget_seconds": 20.0})
     try:
         with AlephClient(config.alephee, retry) as client:
             _account(config, client, findings)
             _price_list(config, client, findings)
+            if probe:
+                check_probe(config, client, findings)
+    except AlephUnavailable as exc:
+        findings.problem(unreachable(config, exc))
     except ConnectorError as exc:
-        findings.problem(f"Alephee ({config.alephee.base_url}): {exc}")
+        findings.problem(f"Alephee ({base_url(config)}): {exc}")
+
+
+def unreachable(config: Config, exc: AlephUnavailable) -> str:
+    """``check`` runs nothing, so no word of pending work: where it could not go, and why."""
+    cause = exc.cause
+    if isinstance(cause, NetworkError):
+        return (
+            f"cannot connect to {base_url(config)}: {cause.reason}. Try: is the URL right "
+            "(alephee.base_url or ALEPHEE_BASE_URL)? Does this machine need a proxy (set "
+            "HTTPS_PROXY)? Does a firewall block it?"
+        )
+    if cause is not None:
+        return (
+            f"Alephee at {base_url(config)} did not answer properly: {cause}. Try again "
+            "later; if it lasts, check Alephee's status and the URL (alephee.base_url)"
+        )
+    return f"Alephee ({base_url(config)}): {exc}"
+
+
+def check_probe(config: Config, client: AlephClient, findings: Findings) -> None:
+    """``check --probe``: measure the live API into state/api-profile.json."""
+    profile = probe_api(config, client, datetime.now(UTC))
+    findings.ok(f"measured Alephee's behaviour into {profile_path(config)}")
+    for line in summary_lines(profile):
+        findings.detail(line)
+    if profile["products_page_cap"]:
+        findings.detail(
+            f"  the catalog is now read {profile['products_page_cap']} products per page"
+        )
 
 
 def _account(config: Config, client: AlephClient, findings: Findings) -> None:

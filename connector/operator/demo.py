@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from connector.config import Config, load_config
 from connector.logs import setup_logging
@@ -26,6 +27,7 @@ from connector.sandbox.fixtures import (
     make_catalog,
     make_orders,
 )
+from connector.sandbox.quirks import parse_switches
 
 Say = Callable[[str], None]
 DEMO_KEY = "sandbox-demo-key"
@@ -46,14 +48,55 @@ def demo_orders() -> list[dict[str, object]]:
     ]
 
 
-def serve_sandbox(port: int, products: int, orders: int, say: Say) -> int:
-    opts = SandboxOptions(api_key=DEMO_KEY, account_id=DEMO_ACCOUNT, port=port)
-    say(
-        f"Alephee sandbox: API key {DEMO_KEY!r}, account {DEMO_ACCOUNT}, {products} catalog "
-        f"products, {orders} orders. Ctrl+C to stop."
+def serve_sandbox(
+    port: int,
+    products: int,
+    orders: int,
+    say: Say,
+    *,
+    profile: str = "realistic",
+    quirks: list[str] | None = None,
+) -> int:
+    opts = SandboxOptions(api_key=DEMO_KEY, account_id=DEMO_ACCOUNT, port=port, profile=profile)
+    opts.quirks = opts.quirks.with_switches(parse_switches(quirks or []))
+    catalog, pending = make_catalog(products), make_orders(orders, hostile=True)
+    serve(
+        opts,
+        catalog=catalog,
+        orders=pending,
+        announce=lambda sb: _announce(sb, say, catalog, pending),
     )
-    serve(opts, catalog=make_catalog(products), orders=make_orders(orders, hostile=True))
     return 0
+
+
+def _announce(
+    sandbox: Sandbox, say: Say, catalog: list[dict[str, Any]], orders: list[dict[str, Any]]
+) -> None:
+    """What a tester needs to point a connector (or another client) at it."""
+    opts = sandbox.options
+    skus = [str(p["Identification"]["SKU"]) for p in catalog]
+    ids = [int(o["Id"]) for o in orders]
+    lists = ", ".join(f"{p['Id']} ({p['Name']})" for p in opts.price_lists)
+    on = [name for name, value in opts.quirks.to_json().items() if value is True]
+    say(f"Alephee sandbox at {sandbox.url} (never the real Alephee). Ctrl+C to stop.")
+    say(f"  API key:     {DEMO_KEY}")
+    say(f"  accounts:    {', '.join(map(str, opts.account_ids))} (price lists: {lists})")
+    say(
+        f"  catalog:     {len(skus)} products, SKUs {skus[0]} to {skus[-1]}"
+        if skus
+        else "  catalog:     empty"
+    )
+    say(
+        f"  orders:      {len(ids)} not integrated, ids {min(ids)} to {max(ids)}"
+        if ids
+        else "  orders:      none"
+    )
+    say(f"  profile:     {opts.profile}; quirks on: {', '.join(on) or 'none'}")
+    say(f"  control API: {sandbox.url}/_sandbox/ (seed orders, faults, quirks: docs/sandbox.md)")
+    say(
+        f'  connector.toml: base_url = "{sandbox.url}", account_id = {opts.account_id}, '
+        f"and ALEPHEE_API_KEY={DEMO_KEY}"
+    )
 
 
 def export_text(rows: list[tuple[str, str, str, str]]) -> bytes:
@@ -114,7 +157,9 @@ def run_demo(workdir: Path | None, say: Say) -> int:
 
 
 def _demo(root: Path, say: Say) -> int:
-    with Sandbox(SandboxOptions(api_key=DEMO_KEY, account_id=DEMO_ACCOUNT)) as sandbox:
+    # The kind profile: the demo shows the loop, not the live API's quirks.
+    demo_options = SandboxOptions(api_key=DEMO_KEY, account_id=DEMO_ACCOUNT, profile="kind")
+    with Sandbox(demo_options) as sandbox:
         catalog = demo_catalog()
         sandbox.load_catalog(catalog)
         sandbox.add_orders(demo_orders())

@@ -151,6 +151,22 @@ def failed_attempt(conn: sqlite3.Connection, item: Queued, error: str) -> None:
     )
 
 
+# -- refused values wait for their retry (connector.products.refusals) --
+
+
+def postpone(
+    conn: sqlite3.Connection, item: Queued, *, due_at: str, reason: str, error: str
+) -> None:
+    conn.execute(
+        "UPDATE queue SET due_at = ?, reason = ?, last_error = ?, attempts = attempts + 1 "
+        "WHERE sku = ? AND grp = ?",
+        (due_at, reason, error, item.sku, item.group),
+    )
+
+
+# --
+
+
 def summary(conn: sqlite3.Connection, now: str) -> dict[str, Any]:
     """Counts for status: due now, deferred, and when the next deferred ones go."""
     row = conn.execute(

@@ -3,8 +3,8 @@
 ``ingest`` (per file): catalog filter -> diff against the accepted state -> drop stale and
 already-refused values -> enqueue with a due time, in one transaction.
 ``send_due`` (per run): due queue rows -> batches of POST /v2/products -> per-SKU results ->
-accepted state and queue updated in one transaction per batch. A crash between the POST and
-that commit re-sends the same absolute values next run: harmless, nothing lost.
+accepted state and queue updated in one transaction per batch (``outcomes``). A crash between
+the POST and that commit re-sends the same absolute values next run: harmless, nothing lost.
 """
 
 from __future__ import annotations
@@ -13,19 +13,18 @@ import logging
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 
 from connector import db
-from connector.alephee.client import AlephClient, ItemResult
+from connector.alephee.client import AlephClient
 from connector.alephee.models import ProductPrice, ProductStock, ProductUpdate
 from connector.config import ScheduleSettings
 from connector.db import atomic
-from connector.errors import RequestRejected
-from connector.intake.crashpoints import crashpoint
-from connector.products import catalog, pending, snapshot
+from connector.products import catalog, pending, refusals, snapshot
 from connector.products.diff import GROUP_FIELDS, PRICE, STOCK, Changes, column, diff
+from connector.products.outcomes import BatchSender, SendReport
 from connector.readers import Export, Reject
 from connector.slots import due_at, iso
 
@@ -194,16 +193,7 @@ def _due(
     return rows
 
 
-# -- sending -----------------------------------------------------------------------------------
-
-
-@dataclass
-class SendReport:
-    sent: int = 0
-    accepted: int = 0
-    refused: list[tuple[pending.Queued, str]] = field(default_factory=list)
-    retry_later: int = 0
-    calls: int = 0
+# -- sending (result handling lives in connector.products.outcomes) ----------------------------
 
 
 def send_due(
@@ -213,12 +203,25 @@ def send_due(
     *,
     batch_size: int,
     progress: Callable[[int], None] | None = None,
+    refused_retry_hours: float = 24.0,
 ) -> SendReport:
-    """Send every due change; stops (raising) only on a StopError, keeping the rest queued."""
+    """Send every due change; stops (raising) only on a StopError, keeping the rest queued.
+
+    Refused values come back when the settings they were sent with changed, or after
+    ``refused_retry_hours``; every refusal is reported (``refusals.publish_pending``)."""
+    refusals.retry_if_settings_changed(conn, client.settings, iso(now))  # also from runner
     report = SendReport()
+    sender = BatchSender(
+        conn,
+        client,
+        now,
+        report,
+        build=product_update,
+        retry_after=timedelta(hours=refused_retry_hours),
+    )
     for items in pending.due(conn, iso(now)):
         for batch in _batches(_by_sku(items), batch_size):
-            _send_batch(conn, client, batch, now, report)
+            sender.send(batch)
             if progress:
                 progress(sum(len(group) for group in batch))
     return report
@@ -234,56 +237,6 @@ def _by_sku(items: list[pending.Queued]) -> list[list[pending.Queued]]:
 def _batches(groups: list[list[pending.Queued]], size: int) -> Iterator[list[list[pending.Queued]]]:
     for start in range(0, len(groups), size):
         yield groups[start : start + size]
-
-
-def _send_batch(
-    conn: sqlite3.Connection,
-    client: AlephClient,
-    batch: list[list[pending.Queued]],
-    now: datetime,
-    report: SendReport,
-) -> None:
-    updates = [product_update(group) for group in batch]
-    before = client.stats.calls
-    try:
-        results = client.post_products(updates)
-    except RequestRejected as exc:
-        if len(batch) > 1:  # isolate the item Alephee dislikes instead of refusing them all
-            half = len(batch) // 2
-            _send_batch(conn, client, batch[:half], now, report)
-            _send_batch(conn, client, batch[half:], now, report)
-            return
-        results = {updates[0].sku: ItemResult(False, str(exc))}
-    report.calls += client.stats.calls - before
-    report.sent += len(updates)
-    crashpoint("sync.after_post")
-    with atomic(conn):
-        for group in batch:
-            for item in group:
-                _record(conn, item, results[item.sku], now, report)
-    crashpoint("sync.after_commit")
-
-
-def _record(
-    conn: sqlite3.Connection,
-    item: pending.Queued,
-    result: ItemResult,
-    now: datetime,
-    report: SendReport,
-) -> None:
-    stamp = iso(now)
-    if result.transient:
-        pending.failed_attempt(conn, item, result.message)
-        report.retry_later += 1
-        return
-    if result.ok:
-        snapshot.accept(conn, item.sku, item.group, item.values, item.as_of, stamp)
-        report.accepted += 1
-    else:
-        snapshot.refuse(conn, item.sku, item.group, item.values, result.message, stamp)
-        report.refused.append((item, result.message))
-    if pending.matches(conn, item):
-        pending.remove(conn, item)
 
 
 def product_update(group: list[pending.Queued]) -> ProductUpdate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any, Self
 
@@ -115,6 +116,10 @@ class Sandbox:
     def inject(self, fault: Fault) -> None:
         self._core.inject(fault)
 
+    def set_quirks(self, **switches: Any) -> None:
+        """Switch live-API quirks (``streak_429=False``; ``profile="kind"`` resets them all)."""
+        self._core.set_quirks(switches)
+
     def clear_faults(self) -> None:
         self._core.clear_faults()
 
@@ -157,8 +162,10 @@ def serve(
     *,
     catalog: list[dict[str, Any]] | None = None,
     orders: list[dict[str, Any]] | None = None,
+    announce: Callable[[Sandbox], None] | None = None,
 ) -> None:
-    """Serve until Ctrl+C or SIGTERM (``connector sandbox``). Prints nothing: logs only."""
+    """Serve until Ctrl+C or SIGTERM (``connector sandbox``). Prints nothing itself:
+    ``announce`` is called once it listens (the CLI says what it serves)."""
     stop = threading.Event()
     sandbox = Sandbox(options)
     sandbox.load_catalog(catalog or [])
@@ -171,6 +178,8 @@ def serve(
 
         previous = signal.signal(signal.SIGTERM, on_term)
     with sandbox:
+        if announce is not None:
+            announce(sandbox)
         try:
             while not stop.wait(0.5):
                 pass

@@ -15,6 +15,8 @@ answered on loopback addresses.
     GET  /_sandbox/products/{sku}       the SKU's current ProductCatalog dict
     GET  /_sandbox/updates/{sku}        {"SKU": sku, "Updates": n}
     POST /_sandbox/reset                clears the request log, pending faults and rate limits
+    GET  /_sandbox/quirks               the live-API quirks and whether each is on
+    POST /_sandbox/quirks               {"streak_429": false, ...} or {"profile": "kind"}
 """
 
 from __future__ import annotations
@@ -90,6 +92,15 @@ def _reset(core: SandboxCore, _: Any, __: str) -> Any:
     return {"Reset": True}
 
 
+def _quirks(core: SandboxCore, body: Any, _: str) -> Any:
+    if not isinstance(body, dict):
+        raise ApiError(400, 'expected an object such as {"streak_429": false}')
+    try:
+        return core.set_quirks(body).to_json()
+    except ConfigError as problem:
+        raise ApiError(400, str(problem)) from None
+
+
 ACTIONS: tuple[tuple[str, re.Pattern[str], Action], ...] = (
     ("POST", re.compile(r"catalog"), _catalog),
     ("POST", re.compile(r"orders"), _orders),
@@ -108,6 +119,8 @@ ACTIONS: tuple[tuple[str, re.Pattern[str], Action], ...] = (
         lambda core, _, sku: {"SKU": sku, "Updates": core.updates(sku)},
     ),
     ("POST", re.compile(r"reset"), _reset),
+    ("GET", re.compile(r"quirks"), lambda core, _, __: core.options.quirks.to_json()),
+    ("POST", re.compile(r"quirks"), _quirks),
 )
 
 

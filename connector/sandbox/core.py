@@ -14,6 +14,7 @@ from connector.sandbox import order_documents, order_writes
 from connector.sandbox.gcra import RateLimiter
 from connector.sandbox.model import CANCELLED_STATUSES
 from connector.sandbox.options import Fault, RequestRecord, SandboxOptions
+from connector.sandbox.quirks import Quirks, StreakGate
 from connector.sandbox.store import Store
 
 
@@ -30,6 +31,15 @@ class SandboxCore:
             second_grace=options.gcra_second_grace,
         )
         self.stopping = threading.Event()  # wakes requests held by delay/timeout faults
+        self.streaks = StreakGate()
+
+    def set_quirks(self, switches: dict[str, Any]) -> Quirks:
+        """Switch quirks on or off (``{"streak_429": false}``, ``{"profile": "kind"}``)."""
+        switches = dict(switches)
+        profile = switches.pop("profile", None)
+        base = Quirks.profile(str(profile)) if profile is not None else self.options.quirks
+        self.options.quirks = base.with_switches(switches)
+        return self.options.quirks
 
     def load_catalog(self, products: list[dict[str, Any]], *, replace: bool = False) -> None:
         self.store.load_catalog(products, replace=replace)
@@ -98,3 +108,4 @@ class SandboxCore:
 
     def reset_limits(self) -> None:
         self.limiter.reset()
+        self.streaks.reset()

@@ -12,6 +12,7 @@ from typing import Any
 
 from connector import clock as connector_clock
 from connector.errors import ConfigError
+from connector.sandbox.quirks import Quirks
 
 Clock = Callable[[], float]
 """Seconds since the epoch (``time.time`` by default); tests inject a fake one."""
@@ -109,6 +110,10 @@ class SandboxOptions:
     item_number: str = "returned"  # ItemNumber = index in Items; "request" = index in the body
     tax_rate: float = 0.21  # derives Price <-> PriceWithTaxes
     info_on_unchanged: bool = False  # an item that changes nothing gets an Info message
+    # A batch holding one of these SKUs is refused whole (400 naming no item), as a strict
+    # validator in front of the API might: the connector must find the item by splitting.
+    batch_poison_skus: tuple[str, ...] = ()
+    refuse_empty_batch: bool = False  # POST products with [] -> 400 (the live answer is unknown)
     # Orders [INF switches].
     integrated_default_false: bool = True  # GET orders without Integrated = Integrated=false
     pending_payments_privilege: bool = True  # False: includePendingPayments=true -> 403
@@ -117,8 +122,14 @@ class SandboxOptions:
     misaligned_integrate_echo: bool = False  # each echo beside another item's result (vendor)
     enforce_transitions: bool = False  # suggested status transitions of section 6.4
     filter_utc_offset_hours: float = 0.0  # filter dates are read as UTC plus this offset
+    # The live API's quirks (connector.sandbox.quirks): "realistic" has them all, "kind" none;
+    # ``quirks`` given explicitly wins over the profile.
+    profile: str = "realistic"
+    quirks: Quirks = field(default=None)  # type: ignore[assignment]  # set from the profile
 
     def __post_init__(self) -> None:
+        if self.quirks is None:
+            self.quirks = Quirks.profile(self.profile)
         problems = []
         if self.rate_per_minute < 1 or self.burst < 1:
             problems.append("rate_per_minute and burst must be at least 1")

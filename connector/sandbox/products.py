@@ -36,10 +36,15 @@ def get_products(request: ApiRequest) -> ApiResponse:
     list_id = price_list_id(request, required=False)
     found = [store.products[i] for i in sorted(store.products)]
     found = [p for p in found if _matches_filters(request, p)]
-    response, window = page_response(
-        query, found, cap=request.options.products_page_cap, sort_id="ID", sorts=("ID",)
-    )
+    quirks = request.options.quirks
+    cap = request.options.products_page_cap
+    if quirks.short_pages:
+        cap = min(cap, quirks.page_cap)
+    response, window = page_response(query, found, cap=cap, sort_id="ID", sorts=("ID",))
     response.body["Results"] = [_public_view(p, list_id) for p in found[window]]
+    if quirks.short_pages:  # live: fewer rows than asked, the limit asked echoed, a plain 200
+        response.status = 200
+        response.body["Paging"]["Limit"] = query.integer("limit", 100)
     return response
 
 
@@ -97,7 +102,12 @@ def _drop_movement(stock: Any) -> None:
 
 def post_products(request: ApiRequest) -> ApiResponse:
     items = request.json_array(request.options.products_max_items)
+    if not items and request.options.refuse_empty_batch:
+        raise ApiError(400, "La lista de productos no puede estar vacía.")
     list_id = price_list_id(request, required=True)
+    poison = set(request.options.batch_poison_skus)
+    if poison and any(ci_get(item, "SKU") in poison for item in items if isinstance(item, dict)):
+        raise ApiError(400, "La solicitud contiene datos inválidos.")
     outcomes = [_apply_item(request.store, fold_keys(item), list_id) for item in items]
     body = action_result(outcomes, request.options.item_number)
     quantities = body["Quantities"]

@@ -57,6 +57,11 @@ class SandboxControl:
     def inject(self, fault: Fault) -> None:
         self._call("POST", "/faults", asdict(fault))
 
+    def set_quirks(self, **switches: Any) -> dict[str, Any]:
+        """Switch live-API quirks (``streak_429=False``, ``profile="kind"``); returns them all."""
+        result: dict[str, Any] = self._call("POST", "/quirks", switches)
+        return result
+
     @property
     def requests(self) -> list[RequestRecord]:
         return [RequestRecord(**record) for record in self._call("GET", "/requests")]

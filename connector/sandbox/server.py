@@ -10,15 +10,16 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import math
 import socket
 import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from connector.sandbox import control
+from connector.sandbox import control, quirks
 from connector.sandbox.binding import (
     ApiError,
     ApiRequest,
@@ -90,7 +91,7 @@ class ApiPipeline:
             outcome = to_outcome(response, state)
             outcome.body = dress(fault, outcome.headers, outcome.body)
             return record(outcome)
-        decision = self.core.limiter.check(api_key, bucket)
+        decision = self._rate_limit(api_key, bucket)
         if not decision.allowed:  # a 429 changes no state and runs no handler
             response = ApiResponse(429, error_body(429, "Too many requests"))
         elif body is None:
@@ -98,10 +99,35 @@ class ApiPipeline:
             response = ApiResponse(413, error_body(413, too_large))
         else:
             response = self._run(route, params, path_known, method, endpoint, query, body)
+            response = self._shaped(endpoint, response)
         outcome = to_outcome(response, decision)
         if fault is not None and fault.kind == "reset_after_apply":
             outcome.action = "reset"
         return record(outcome)
+
+    def _rate_limit(self, api_key: str, bucket: str) -> Decision:
+        """GCRA; with the ``streak_429`` quirk a refusal starts a window-long streak. The headers
+        keep telling the GCRA's short wait, as live: a client must not trust them alone."""
+        options = self.core.options
+        if not options.quirks.streak_429:
+            return self.core.limiter.check(api_key, bucket)
+        now = options.clock()
+        if self.core.streaks.blocked_for(api_key, bucket, now) > 0:
+            state = self.core.limiter.peek(api_key, bucket)
+            interval = math.ceil(options.window_seconds / max(1, state.limit))
+            return replace(state, allowed=False, remaining=0, retry_after=max(1, interval))
+        decision = self.core.limiter.check(api_key, bucket)
+        if not decision.allowed:
+            self.core.streaks.start(api_key, bucket, now, options.window_seconds)
+        return decision
+
+    def _shaped(self, endpoint: str, response: ApiResponse) -> ApiResponse:
+        if response.plain_text:
+            return response
+        status, body = quirks.shape(
+            self.core.options.quirks, endpoint, response.status, response.body
+        )
+        return ApiResponse(status, body)
 
     def _run(
         self,
@@ -114,7 +140,7 @@ class ApiPipeline:
         body: bytes,
     ) -> ApiResponse:
         try:
-            account_id = self._authorise(query)
+            account_id = self._authorise(query, route, params)
             if route is None:
                 if path_known:
                     raise ApiError(405, f"El método {method} no está permitido en esta ruta.")
@@ -128,12 +154,16 @@ class ApiPipeline:
             log.exception("sandbox handler failed on %s", endpoint)
             return ApiResponse(500, "Error interno del sandbox.", plain_text=True)
 
-    def _authorise(self, query: Query) -> int:
+    def _authorise(self, query: Query, route: Route | None, params: dict[str, str]) -> int:
         """401 unless the key is the sandbox's and the account is linked to it."""
         sent = (query.text("API_KEY") or "").encode("utf-8")
         if not sent or not hmac.compare_digest(sent, self.core.options.api_key.encode("utf-8")):
             raise ApiError(401, "API_KEY ausente o inválida.")
         account = (query.text("accountId") or "").strip()
+        on_accounts = route is not None and route.endpoint.startswith("GET /v2/accounts")
+        if not account and on_accounts and self.core.options.quirks.account_optional:
+            # Live: GET /v2/accounts takes the key alone; /v2/accounts/{id}/... the path id.
+            account = params.get("id") or str(self.core.options.account_id)
         if not account.isdigit() or int(account) not in self.core.options.account_ids:
             raise ApiError(401, "La cuenta (accountId) no está vinculada a la API_KEY.")
         return int(account)
