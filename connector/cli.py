@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from connector import __version__
+from connector import __version__, clock
 from connector.config import Config, load_config
 from connector.errors import EXIT_CONFIG, ConfigError, StopError
 from connector.logs import setup_logging
@@ -305,7 +305,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_retry_refused(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
 
     from connector.products import refusals
     from connector.runner import instance_lock, open_state
@@ -315,7 +314,7 @@ def cmd_retry_refused(args: argparse.Namespace) -> int:
         conn = open_state(config)
         try:
             known = refusals.refused_skus(conn)
-            due, forgotten = refusals.retry_refused(conn, datetime.now(UTC), list(args.skus))
+            due, forgotten = refusals.retry_refused(conn, clock.now(), list(args.skus))
         finally:
             conn.close()
     unknown = sorted(set(args.skus) - known)

@@ -120,7 +120,7 @@ def once(config: Config, options: Options | None = None) -> tuple[int, RunSummar
         kind = RecordingClient if options.dry_run else AlephClient
         client = open_client(config, sleep=options.sleep, clock=options.monotonic, kind=kind)
         try:
-            intake = Intake(config, conn, sleep=options.sleep)
+            intake = Intake(config, conn, sleep=options.sleep, now=options.now)
             if not isinstance(client, RecordingClient):
                 return _pass_with_summary(config, conn, client, intake, options, mode="once")
             with rehearse(conn, options.plan, client):
@@ -393,7 +393,7 @@ def run(config: Config, options: Options | None = None, stop: StopFlag | None = 
     with instance_lock(config):
         conn = open_state(config)
         client = open_client(config, sleep=options.sleep, clock=options.monotonic, shared_key=True)
-        intake = Intake(config, conn, sleep=options.sleep)
+        intake = Intake(config, conn, sleep=options.sleep, now=options.now)
         watcher = Watcher(config.folders.inbox, config.intake)
         watcher.start()
         try:

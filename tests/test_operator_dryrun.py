@@ -159,6 +159,9 @@ def test_dry_run_from_the_command_line(tmp_path: Path) -> None:
         assert writes(sb) == []
         assert [p.name for p in config.folders.inbox.iterdir()] == ["stock-20261123.csv"]
         assert len(list(config.folders.outbox.glob("dry-run-*.csv"))) == 1
+        last = out.strip().splitlines()[-1]  # every count of a dry run says "would"
+        assert last.startswith("Dry run, nothing was sent, written or moved: files 1 (would fail")
+        assert "would queue" in last and "would send" in last and "sent 0" not in last
 
         sb.reset_requests()
         real = run_connector(config, "once")

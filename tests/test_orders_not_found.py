@@ -83,11 +83,10 @@ def test_a_misaligned_echo_never_marks_the_wrong_order(tmp_path: Path) -> None:
         sb.forget_order(lost, times=1)
         config = workspace(tmp_path, sb)
         assert run_cycles(config) == 0
-        for order in orders:
+        for order in orders:  # never marked in the ledger unless Alephee has it integrated
             integrated = sb.order(order["Id"])["Integrated"]
             assert states(config)[order["Id"]] == ("marked" if integrated else "written")
-        assert states(config)[lost] == "written"
-        gets = [r for r in sb.requests if r.query.get("idFrom")]
-        assert gets, "a mixed answer is verified with GET orders"
+        # The mixed answer is settled order by order (the client asks again one at a time),
+        # so the order Alephee forgot once is marked by its own call.
         assert run_cycles(config) == 0
         assert all(state == "marked" for state in states(config).values())

@@ -39,7 +39,7 @@ def test_once_writes_the_report_and_report_writes_it_on_demand(tmp_path: Path) -
 
 def test_status_check_warns_on_failed_files_and_refusals(tmp_path: Path) -> None:
     config = busy_site(tmp_path / "site", locale="en-US")
-    done = run_connector(config, "status", "--check")
+    done = run_connector(config, "status", "--check", now=NOON + timedelta(minutes=5))
     assert done.returncode == 1, done.stdout + done.stderr
     line = done.stdout.strip()
     assert "\n" not in line and "|" not in line

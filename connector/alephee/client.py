@@ -194,30 +194,35 @@ class AlephClient:
 
     def integrate(self, marks: list[IntegrateMark]) -> dict[int, IntegrateResult]:
         """PUT /v2/orders/integrate; results matched by OrderId (never by position)."""
-        return self._put_orders("/v2/orders/integrate", [m.body() for m in marks])
+        return self._put_orders("/v2/orders/integrate", [m.body() for m in marks], misaligned=True)
 
     def update_status(self, updates: list[StatusUpdate]) -> dict[int, IntegrateResult]:
         """PUT /v2/orders (status and tracking); per-item results matched by OrderId."""
         return self._put_orders("/v2/orders", [u.body() for u in updates])
 
-    def _put_orders(self, path: str, items: list[dict[str, Any]]) -> dict[int, IntegrateResult]:
+    def _put_orders(
+        self, path: str, items: list[dict[str, Any]], *, misaligned: bool = False
+    ) -> dict[int, IntegrateResult]:
         """A PUT of order items; a 413 halves the list until Alephee takes it.
 
-        The vendor's own example echoes the wrong ``OrderStatus`` beside each result, so an
-        echo is trusted only when it cannot matter: every result says the same, and each order
-        sent is echoed once. Otherwise each order is sent again alone (marking is idempotent),
-        where the answer can only be about that order."""
+        The vendor's own example of integrate (``misaligned``) echoes the wrong ``OrderStatus``
+        beside each result, so there an echo is trusted only when it cannot matter: every
+        result says the same, and each order sent is echoed once. Otherwise each order is sent
+        again alone (marking is idempotent), where the answer can only be about that order.
+        PUT /v2/orders has no such evidence: its results are matched by the echoed OrderId
+        when each order sent is echoed once (docs/sandbox.md)."""
         try:
             body = self._call("PUT", path, json=items)
         except PayloadTooLarge:
             if len(items) == 1:
                 raise
             half = len(items) // 2
-            return {**self._put_orders(path, items[:half]), **self._put_orders(path, items[half:])}
+            first = self._put_orders(path, items[:half], misaligned=misaligned)
+            return {**first, **self._put_orders(path, items[half:], misaligned=misaligned)}
         response = IntegrateResponse.model_validate(body if isinstance(body, dict) else {})
         if len(items) == 1:
             return _single_result(items[0], response)
-        if _echo_trustworthy(items, response):
+        if _echo_trustworthy(items, response, same_answers=misaligned):
             return _by_order_id(response)
         log.warning(
             "%s: mixed results with echoes that may not line up; asking order by order", path
@@ -402,14 +407,16 @@ def _single_result(item: dict[str, Any], response: IntegrateResponse) -> dict[in
     return {order_id: response.results[0]}
 
 
-def _echo_trustworthy(items: list[dict[str, Any]], response: IntegrateResponse) -> bool:
+def _echo_trustworthy(
+    items: list[dict[str, Any]], response: IntegrateResponse, *, same_answers: bool
+) -> bool:
     sent = sorted(i["OrderId"] for i in items if isinstance(i.get("OrderId"), int))
     echoed = sorted(
         r.order_status.order_id
         for r in response.results
         if r.order_status is not None and r.order_status.order_id is not None
     )
-    return sent == echoed and len({r.status for r in response.results}) <= 1
+    return sent == echoed and (not same_answers or len({r.status for r in response.results}) <= 1)
 
 
 def _by_order_id(response: IntegrateResponse) -> dict[int, IntegrateResult]:

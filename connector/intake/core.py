@@ -83,6 +83,7 @@ class Intake:
         conn: sqlite3.Connection,
         *,
         clock: Callable[[], float] = time.time,
+        now: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         order_pattern: str | None = None,
         incomplete_grace: float | None = None,
@@ -100,7 +101,8 @@ class Intake:
             config.folders.archive, config.folders.failed, config.schedule.zone
         )
         self.inbox_reachable = True
-        self._clock = clock
+        self._clock = clock  # file ages: the file system's own (wall) clock
+        self._stamp = now  # the ledger's times: the run's clock (Options.now) when given
         self._sleep = sleep
         settings = self.settings
         self.settle_timeout = max(
@@ -291,4 +293,6 @@ class Intake:
             )
 
     def _now(self) -> datetime:
+        if self._stamp is not None:
+            return self._stamp()
         return datetime.fromtimestamp(self._clock(), UTC)

@@ -13,12 +13,11 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from connector import db
+from connector import clock, db
 from connector.alephee import orderrefs
 from connector.alephee.client import AlephClient
 from connector.alephee.profile import base_url, profile_path, summary_lines
@@ -262,7 +261,7 @@ def unreachable(config: Config, exc: AlephUnavailable) -> str:
 
 def check_probe(config: Config, client: AlephClient, findings: Findings) -> None:
     """``check --probe``: measure the live API into state/api-profile.json."""
-    profile = probe_api(config, client, datetime.now(UTC))
+    profile = probe_api(config, client, clock.now())
     findings.ok(f"measured Alephee's behaviour into {profile_path(config)}")
     for line in summary_lines(profile):
         findings.detail(line)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
+from connector import clock
 from connector.config import Config
 from connector.report import gather, nagios, problems, words_for, write_report
 
@@ -12,7 +13,7 @@ LABELS = ("OK", "WARNING", "CRITICAL")
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def report_now(config: Config, now: datetime | None = None) -> Path:
