@@ -27,7 +27,8 @@ from connector.errors import InstanceRunning, StopError
 from connector.intake import Candidate, Claim, Intake, Outcome, Watcher
 from connector.orders import ledger as orders_ledger
 from connector.orders.cycles import run_due_cycles
-from connector.products import catalog, pending, snapshot
+from connector.products import catalog, pending
+from connector.products import state as products_state
 from connector.products.files import process_file
 from connector.products.sync import send_due
 from connector.progress import Progress
@@ -75,7 +76,7 @@ def instance_lock(config: Config) -> Iterator[None]:
 
 def open_state(config: Config) -> sqlite3.Connection:
     conn = db.connect(config.db_path)
-    for module in (snapshot, pending, catalog, orders_ledger, runlog):
+    for module in (products_state, orders_ledger, runlog):
         module.init(conn)
     return conn
 
@@ -205,6 +206,7 @@ def _count_file(summary: RunSummary, outcome: Outcome) -> None:
     summary.not_in_catalog += counts.get("not_in_catalog", 0)
     summary.queued += counts.get("queued", 0)
     summary.deferred += counts.get("deferred", 0)
+    summary.superseded += counts.get("superseded", 0)
 
 
 def _send(
@@ -215,12 +217,17 @@ def _send(
     options: Options,
 ) -> None:
     now = options.now()
-    due = pending.summary(conn, iso(now))["due"]
+    due = pending.summary(conn, pending.Window.at(now, config.schedule))["due"]
     if not due:
         return
     with Progress(due, "changes", enabled=options.progress) as bar:
         report = send_due(
-            conn, client, now, batch_size=config.alephee.batch_size, progress=bar.advance
+            conn,
+            client,
+            now,
+            batch_size=config.alephee.batch_size,
+            progress=bar.advance,
+            schedule=config.schedule,
         )
     summary.sent += report.sent
     summary.accepted += report.accepted
@@ -229,7 +236,7 @@ def _send(
         from connector.products.refusals import write_refusals
 
         path = write_refusals(config, report.refused, now)
-        log.warning("Alephee refused %d products; see %s", len(report.refused), path.name)
+        log.warning("Alephee refused %d changes; see %s", len(report.refused), path.name)
 
 
 # -- the long-running watcher -------------------------------------------------------------------

@@ -34,7 +34,7 @@ from connector.errors import SkipError, StopError
 from connector.intake import Candidate, Ledger, Outcome
 from connector.intake.ledger import sha256_of
 from connector.orders import ledger as orders_ledger
-from connector.products.sync import IngestReport, ingest
+from connector.products.ingest import IngestReport, ingest
 from connector.readers import read_export
 from connector.readers.mapping import ProductMapping, match_mapping
 from connector.runlog import RunSummary
@@ -49,7 +49,7 @@ class Plan:
     """What a dry run found. ``lines`` is the human summary, in order."""
 
     lines: list[str] = field(default_factory=list)
-    changed: dict[tuple[str, str], Row] = field(default_factory=dict)  # queue rows, by (sku, grp)
+    changed: dict[tuple[str, str, str], Row] = field(default_factory=dict)  # (sku, brand, grp)
     seen: set[str] = field(default_factory=set)  # contents previewed in this dry run
     sending: Sending | None = None
     report: Path | None = None
@@ -138,7 +138,7 @@ def _ingest(
     candidate: Candidate,
     plan: Plan,
     now: datetime,
-) -> tuple[IngestReport, dict[tuple[str, str], Row]]:
+) -> tuple[IngestReport, dict[tuple[str, str, str], Row]]:
     mapping = match_mapping(candidate.path, mappings)
     if mapping is None:
         raise SkipError(
@@ -153,12 +153,12 @@ def _ingest(
             conn, export, as_of=candidate.as_of, now=now, schedule=config.schedule, dry_run=False
         )
         rows = conn.execute("SELECT * FROM queue EXCEPT SELECT * FROM temp.dry_run_before")
-        touched = {(r["sku"], r["grp"]): dict(r) for r in rows.fetchall()}
+        touched = {(r["sku"], r["brand"], r["grp"]): dict(r) for r in rows.fetchall()}
     return report, touched
 
 
 def describe_file(
-    report: IngestReport, touched: dict[tuple[str, str], Row], config: Config, now: datetime
+    report: IngestReport, touched: dict[tuple[str, str, str], Row], config: Config, now: datetime
 ) -> str:
     """One line in the spirit of csv-diff: '1,204 rows: 37 stock changes, 12 price ... 00:00'."""
     moment = iso(now)

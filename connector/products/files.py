@@ -15,8 +15,8 @@ from pathlib import Path
 
 from connector.config import Config
 from connector.errors import BadInputFile
+from connector.products.ingest import IngestReport, ingest
 from connector.products.rejects import write_rejects
-from connector.products.sync import IngestReport, ingest
 from connector.readers import read_export
 from connector.readers.mapping import ProductMapping, match_mapping
 
@@ -64,7 +64,7 @@ def process_file(
         "queued": sum(report.queued.values()),
         "deferred": report.deferred,
         "stale": report.stale,
+        "superseded": report.superseded,
     }
     log.info("%s: %s", path.name, ", ".join(f"{k} {v}" for k, v in result.counts.items()))
     return result
-
