@@ -1,4 +1,5 @@
-"""The report of products Alephee refused: which SKU, what was sent, from which file, and why.
+"""The report of changes Alephee refused: which product (SKU, brand), what was sent, from which
+file, and why.
 
 Written to outbox/ as ``rejects-alephee-<time>.csv`` in the outbox locale, every text cell made
 spreadsheet-safe. These products are not sent again until the ERP exports a different value.
@@ -17,7 +18,7 @@ from connector.fsutil import publish, timestamped_name
 from connector.outbox.cells import safe_text
 from connector.products import pending
 
-HEADER = ["sku", "what", "values sent", "source file", "line", "Alephee says"]
+HEADER = ["sku", "brand", "what", "values sent", "source file", "line", "Alephee says"]
 
 
 def write_refusals(
@@ -26,7 +27,15 @@ def write_refusals(
     delimiter = "," if config.outbox.locale == "en-US" else ";"
     decimal = "." if config.outbox.locale == "en-US" else ","
     rows = [
-        [item.sku, item.group, _values(item.values, decimal), item.source, str(item.line), message]
+        [
+            item.sku,
+            item.brand,
+            item.group,
+            _values(item.values, decimal),
+            item.source,
+            str(item.line),
+            message,
+        ]
         for item, message in refused
     ]
 
