@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from connector.config import Config
-from connector.runner import Options, once
 from connector.runlog import RunSummary
+from connector.runner import Options, once
 from connector.sandbox import Sandbox
 from connector.sandbox.fixtures import make_catalog
 from tests.workspace_support import workspace
