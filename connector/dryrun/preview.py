@@ -98,7 +98,7 @@ def preview(
     """Read and diff one file as a real pass would; claim, move and queue nothing."""
     path = candidate.path
     sha = sha256_of(path)
-    if sha in plan.seen or Ledger(conn).find(sha, "done") is not None:
+    if sha in plan.seen or Ledger(conn).duplicate_of(sha) is not None:
         plan.lines.append(
             f"{path.name}: same content as a file already processed: would be "
             "archived as a duplicate, nothing sent"
