@@ -114,8 +114,8 @@ def test_a_missed_night_waits_for_the_next_night_not_the_next_day(tmp_path: Path
         assert run_once(config, NOON)[0] == 0  # stock now, price for tonight
         sb.reset_requests()
         next_day = NOON + timedelta(days=1)  # the night passed without a run
-        code, summary = run_once(config, next_day)
-        assert code == 0 and sent_items(sb) == []
+        assert run_once(config, next_day)[0] == 0
+        assert sent_items(sb) == []
         queue = collect(config, now=next_day)["queue"]
         assert (queue["due"], queue["deferred"], queue["missed_night"]) == (0, 1, 1)
         assert queue["max_wait_hours"] == 48
