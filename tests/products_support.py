@@ -99,3 +99,24 @@ def stock_of(sb: Any, sku: str, brand: str) -> int:
 def price_of(sb: Any, sku: str, brand: str) -> float:
     prices = sb.product(sku, brand)["Price"]
     return float(next(p for p in prices if p["PriceList"]["Id"] == 1)["PriceWithTaxes"])
+
+
+def child_once(config_path: str, now_iso: str) -> int:
+    """One ``once`` pass at an injected moment, in this process (run as a child that a crash
+    point may SIGKILL): ``python -m tests.products_support once CONFIG NOW``."""
+    from connector.config import load_config
+    from connector.logs import setup_logging
+
+    config = load_config(Path(config_path))
+    setup_logging(config.log_dir)
+    moment = datetime.fromisoformat(now_iso)
+    code, _ = once(config, Options(progress=False, now=lambda: moment))
+    return code
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] != ["once"] or len(sys.argv) != 4:
+        raise SystemExit("usage: python -m tests.products_support once CONFIG NOW")
+    raise SystemExit(child_once(sys.argv[2], sys.argv[3]))
