@@ -66,5 +66,11 @@ def process_file(
         "stale": report.stale,
         "superseded": report.superseded,
     }
-    log.info("%s: %s", path.name, ", ".join(f"{k} {v}" for k, v in result.counts.items()))
+    rows = ("rows", "rejected", "not_in_catalog")
+    log.info(
+        "%s: %s; changes (a product's stock or its prices): %s",
+        path.name,
+        ", ".join(f"{k} {v}" for k, v in result.counts.items() if k in rows),
+        ", ".join(f"{k} {v}" for k, v in result.counts.items() if k not in rows),
+    )
     return result
