@@ -97,7 +97,7 @@ class CatalogMatch:
 def match(conn: sqlite3.Connection, table: pd.DataFrame) -> CatalogMatch:
     """Match rows to catalog products as Alephee does: the code against SKUs first, then against
     own codes; a brand, when the export has one, narrows either (by name, any case, or by id).
-    Joins, not row loops: a million rows take about a second."""
+    Hash look-ups and joins, not row loops (about 1.5 s for a million rows, see bench/)."""
     size = len(table)
     rows = pd.DataFrame(
         {
@@ -115,17 +115,33 @@ def match(conn: sqlite3.Connection, table: pd.DataFrame) -> CatalogMatch:
         if left.empty or codes.empty:
             continue
         right = codes[[key, "brand", "brand_id"]].rename(columns={key: "code"})
-        pairs = left.merge(right, on="code", how="inner", sort=False)
+        pairs = _candidates(left, right)
         pairs = pairs[_brand_fits(pairs)]
-        per_row = pairs.groupby("_row", sort=False).size()
-        counts[per_row.index.to_numpy()] = per_row.to_numpy()
-        first = pairs.drop_duplicates("_row")
-        brands[first["_row"].to_numpy()] = first["brand"].fillna("").astype(str).to_numpy()
+        found = pairs["_row"].to_numpy()
+        counts += np.bincount(found, minlength=size)
+        # With several candidates the row is ambiguous: which brand lands here does not matter.
+        brands[found] = pairs["brand"].fillna("").astype(str).to_numpy()
     return CatalogMatch(
         brand=pd.Series(brands, index=table.index, dtype=object),
         unknown=counts == 0,
         ambiguous=counts > 1,
     )
+
+
+def _candidates(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
+    """(row, catalog product) pairs with the same code. Codes that one product has are looked
+    up by hash; a join is kept for the few codes several products share (several brands)."""
+    shared = right["code"].duplicated(keep=False).to_numpy()
+    single = right[~shared]
+    position = pd.Index(single["code"]).get_indexer(left["code"])
+    hit = position >= 0
+    pairs: pd.DataFrame = left[hit].reset_index(drop=True)
+    looked_up = single.iloc[position[hit]].reset_index(drop=True)
+    pairs["brand"], pairs["brand_id"] = looked_up["brand"], looked_up["brand_id"]
+    if shared.any():
+        several = left[~hit].merge(right[shared], on="code", how="inner", sort=False)
+        pairs = pd.concat([pairs, several[pairs.columns]], ignore_index=True)
+    return pairs
 
 
 def _brand_fits(pairs: pd.DataFrame) -> pd.Series:

@@ -18,7 +18,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from connector.config import ScheduleSettings
 from connector.db import atomic
@@ -98,16 +101,17 @@ def _intent(
     group_cols = [column(f) for f in GROUP_FIELDS[group]]
     queued = pending.queued(conn, group, group_cols)
     rows = _fresh(conn, table[[*KEY, "line", "sheet", *carried]], queued, group, as_of, report)
-    # Fields this file does not carry keep the value already queued (another file's).
-    others = [c for c in group_cols if c not in carried]
-    intent = rows.merge(queued[[*KEY, *others]], on=KEY, how="left", sort=False)
-    for col in others:
-        intent[col] = intent[col].astype("Int64")
+    # Only rows whose code is queued can meet the queue: joins on those alone (a million-row
+    # export against a small queue stays fast).
+    near = _codes_in(rows, queued)
+    intent = _with_queued_fields(rows, near, queued, [c for c in group_cols if c not in carried])
     (changes,) = diff(intent, accepted, frozenset(GROUP_FIELDS[group]))
     kept = changes.table
     gone: list[snapshot.Key] = []
-    if not queued.empty:
-        kept, gone = _against_queue(intent, kept, queued, group_cols, report)
+    if near.any():
+        kept, gone = _against_queue(
+            intent[_codes_in(intent, queued)], kept, queued, group_cols, report
+        )
     again = _refused_again(conn, kept, queued, group)
     if again.any():
         report.refused_again += int(again.sum())
@@ -115,6 +119,29 @@ def _intent(
         kept = kept[~again]
     kept = kept.reset_index(drop=True)
     return Changes(group=group, table=kept, unchanged=changes.unchanged), gone
+
+
+def _codes_in(rows: pd.DataFrame, queued: pd.DataFrame) -> np.ndarray:
+    if queued.empty or rows.empty:
+        return np.zeros(len(rows), dtype=bool)
+    codes = pa.array(queued["sku"].astype(str), type=pa.string())
+    found = pc.is_in(pa.array(rows["sku"].astype(str), type=pa.string()), value_set=codes)
+    return np.asarray(pc.fill_null(found, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _with_queued_fields(
+    rows: pd.DataFrame, near: np.ndarray, queued: pd.DataFrame, others: list[str]
+) -> pd.DataFrame:
+    """The intent: the export's values; fields this file does not carry keep the value already
+    queued (another file's)."""
+    intent = rows.copy()
+    for col in others:
+        intent[col] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+    if others and near.any():
+        part = rows[near].merge(queued[[*KEY, *others]], on=KEY, how="left", sort=False)
+        for col in others:
+            intent.loc[near, col] = part[col].astype("Int64").to_numpy()
+    return intent
 
 
 def _against_queue(
@@ -129,17 +156,15 @@ def _against_queue(
     Back to the accepted value: the queued change is superseded and removed, unless it may
     already have reached Alephee (``sent_at``, a crash or an unclear answer): then Alephee may
     hold it, so the accepted value is queued instead (it is the latest intent too)."""
-    waiting = set(zip(queued["sku"], queued["brand"], strict=True))
-    maybe_sent = queued[queued["sent_at"].notna()]
-    uncertain = set(zip(maybe_sent["sku"], maybe_sent["brand"], strict=True))
-    changed_keys = set(zip(changed["sku"], changed["brand"], strict=True))
-    back = [
-        k
-        for k in zip(intent["sku"], intent["brand"], strict=True)
-        if k in waiting and k not in changed_keys
-    ]
-    gone = [k for k in back if k not in uncertain]
-    resend = intent[pd.MultiIndex.from_frame(intent[KEY]).isin([k for k in back if k in uncertain])]
+    marks = queued[KEY].assign(_queued=True, _maybe_sent=queued["sent_at"].notna().to_numpy())
+    found = intent[KEY].merge(marks, on=KEY, how="left", sort=False)
+    changed_keys = changed[KEY].assign(_changed=True)
+    is_changed = intent[KEY].merge(changed_keys, on=KEY, how="left", sort=False)["_changed"]
+    back = (found["_queued"].notna() & is_changed.isna()).to_numpy(dtype=bool)
+    maybe_sent = found["_maybe_sent"].fillna(False).to_numpy(dtype=bool)
+    superseded = intent[back & ~maybe_sent]
+    gone = list(zip(superseded["sku"], superseded["brand"], strict=True))
+    resend = intent[back & maybe_sent]
     rows = pd.concat([changed, resend], ignore_index=True) if len(resend) else changed
     same = _same_as_queued(rows, queued, cols)
     report.already_queued += int(same.sum())
