@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from connector.dryrun.preview import dry_run
 from connector.operator.status import collect
-from connector.runner import open_state
+from connector.runner import Options, open_state
 from connector.sandbox import Fault
 from tests.products_support import (
     brand_catalog,
@@ -120,6 +121,9 @@ def test_a_missed_night_waits_for_the_next_night_not_the_next_day(tmp_path: Path
         assert (queue["due"], queue["deferred"], queue["missed_night"]) == (0, 1, 1)
         assert queue["max_wait_hours"] == 48
         assert queue["next_deferred_at"].startswith("2026-11-25T03:00")  # the next night
+        options = Options(progress=False, now=lambda: next_day)
+        dry_run(config, options)
+        assert "Would send now: nothing" in options.plan.lines
         assert run_once(config, NIGHT + timedelta(days=1))[0] == 0
         assert [item["Price"] for item in sent_items(sb)] == [{"PriceWithTaxes": 1000.0}]
 

@@ -35,6 +35,7 @@ from connector.intake import Candidate, Ledger, Outcome
 from connector.intake.ledger import sha256_of
 from connector.orders import ledger as orders_ledger
 from connector.products.ingest import IngestReport, ingest
+from connector.products.pending import Window
 from connector.readers import read_export
 from connector.readers.mapping import ProductMapping, match_mapping
 from connector.runlog import RunSummary
@@ -203,7 +204,8 @@ def dry_run(config: Config, options: Options) -> tuple[int, RunSummary]:
     finally:
         conn.close()
     plan = options.plan
-    plan.sending = sending(queue, iso(now), config.alephee.batch_size)
+    window = Window.at(now, config.schedule)
+    plan.sending = sending(queue, window, config.alephee.batch_size)
     plan.lines.extend(describe_sending(plan.sending, config, now))
     if queue:
         plan.report = write_plan(config, queue, now)

@@ -20,8 +20,9 @@ from connector.fsutil import publish, timestamped_name
 from connector.outbox.publish import write_csv
 from connector.outbox.typed import Cell, Number, Text
 from connector.products.diff import ALL_FIELDS, PRICE, STOCK, column
+from connector.products.pending import Window
 from connector.runlog import RunSummary
-from connector.slots import iso, parse_iso
+from connector.slots import parse_iso
 
 GROUPS = (STOCK, PRICE)
 CSV_HEADER = ["sku", "brand", "change", *ALL_FIELDS, "goes", "reason", "source file", "line"]
@@ -39,18 +40,19 @@ class Sending:
     next_at: str | None  # ISO UTC of the earliest deferred change
 
 
-def sending(queue: list[Row], moment: str, batch_size: int) -> Sending:
+def sending(queue: list[Row], window: Window, batch_size: int) -> Sending:
     now = dict.fromkeys(GROUPS, 0)
     later = dict.fromkeys(GROUPS, 0)
-    products: set[str] = set()
+    products: set[tuple[str, str]] = set()  # brand + SKU
     next_at: str | None = None
     for row in queue:
-        if row["due_at"] <= moment:
+        if window.is_ready(row):
             now[row["grp"]] += 1
-            products.add(row["sku"])
+            products.add((row["sku"], row["brand"]))
         else:
             later[row["grp"]] += 1
-            next_at = min(next_at or row["due_at"], row["due_at"])
+            goes = window.goes_at(row)
+            next_at = min(next_at or goes, goes)
     calls = math.ceil(len(products) / batch_size)
     return Sending(now, later, len(products), calls, next_at)
 
@@ -104,8 +106,8 @@ def local_time(moment: str, config: Config, now: datetime) -> str:
 
 def write_plan(config: Config, queue: list[Row], now: datetime) -> Path:
     """``outbox/dry-run-<local time>.csv``: every queued change and when it would go."""
-    moment = iso(now)
-    rows = [_plan_row(row, moment, config, now) for row in queue]
+    window = Window.at(now, config.schedule)
+    rows = [_plan_row(row, window, config, now) for row in queue]
     stamp = now.astimezone(config.schedule.zone)
     name = timestamped_name("dry-run", ".csv", stamp)
     return publish(
@@ -115,7 +117,7 @@ def write_plan(config: Config, queue: list[Row], now: datetime) -> Path:
     )
 
 
-def _plan_row(row: Row, moment: str, config: Config, now: datetime) -> list[Cell]:
+def _plan_row(row: Row, window: Window, config: Config, now: datetime) -> list[Cell]:
     cells: list[Cell] = [Text(str(row["sku"])), Text(str(row["brand"] or "")), Text(row["grp"])]
     for name in ALL_FIELDS:
         value = row.get(column(name))
@@ -125,7 +127,7 @@ def _plan_row(row: Row, moment: str, config: Config, now: datetime) -> list[Cell
             cells.append(Number(Decimal(int(value))))
         else:
             cells.append(Number(Decimal(int(value)) / 10_000))
-    goes = "now" if row["due_at"] <= moment else local_time(row["due_at"], config, now)
+    goes = "now" if window.is_ready(row) else local_time(window.goes_at(row), config, now)
     cells += [Text(goes), Text(str(row["reason"])), Text(str(row["source"] or ""))]
     cells.append(Text(str(row["line"] or "")))
     return cells

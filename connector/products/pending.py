@@ -11,7 +11,7 @@ Alephee's answer for them (see ``sync.send_due``). ``Window`` says which rows ar
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -85,6 +85,18 @@ class Window:
             next_night=iso(next_night_start(moment, schedule)),
             now_groups=tuple(g for g, policy in policies.items() if policy == "now"),
         )
+
+    def is_ready(self, row: Mapping[str, Any]) -> bool:
+        """``ready`` for one queue row read as a mapping (the dry run's plan)."""
+        late = row["slot"] == "night" and row["enqueued_at"] <= self.waited_since
+        if self.night:
+            return bool(row["due_at"] <= self.now or late)
+        on_time = row["slot"] == "now" and row["due_at"] <= self.now
+        return bool(on_time or late or row["grp"] in self.now_groups)
+
+    def goes_at(self, row: Mapping[str, Any]) -> str:
+        """When a row that is not ready goes (a missed night: the next one)."""
+        return str(row["due_at"]) if row["due_at"] > self.now else self.next_night
 
     def ready(self) -> tuple[str, list[str]]:
         """SQL condition (and its parameters) for "the next run sends this row"."""
