@@ -4,11 +4,14 @@ is in changes. Real runs against the sandbox over HTTP, with an injected clock."
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from rich.console import Console
+
 from connector.dryrun.preview import dry_run
-from connector.operator.status import collect
+from connector.operator.status import collect, render
 from connector.runner import Options, open_state
 from connector.sandbox import Fault
 from tests.products_support import (
@@ -117,7 +120,11 @@ def test_a_missed_night_waits_for_the_next_night_not_the_next_day(tmp_path: Path
         next_day = NOON + timedelta(days=1)  # the night passed without a run
         assert run_once(config, next_day)[0] == 0
         assert sent_items(sb) == []
-        queue = collect(config, now=next_day)["queue"]
+        report = collect(config, now=next_day)
+        shown = io.StringIO()
+        render(report, config, Console(file=shown, width=200, color_system=None))
+        assert "1 deferred changes missed their night slot" in shown.getvalue()
+        queue = report["queue"]
         assert (queue["due"], queue["deferred"], queue["missed_night"]) == (0, 1, 1)
         assert queue["max_wait_hours"] == 48
         assert queue["next_deferred_at"].startswith("2026-11-25T03:00")  # the next night
