@@ -9,10 +9,13 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from connector import db
 from connector.operator.status import collect
 from connector.products import state
 from connector.runner import open_state
+from connector.sandbox import SandboxControl
 from tests.products_support import (
     DUP,
     PLAIN_MAPPING,
@@ -183,3 +186,14 @@ def test_after_the_migration_both_brands_reach_alephee(tmp_path: Path) -> None:
         assert {"SKU": DUP, "Brand": "BOSCH", "Stock": {"Quantity": 7}} not in items  # accepted
         assert all(item.get("Brand") in ("ACME", "BOSCH") for item in items)
         assert price_of(sb, "0000004", "ACME") == 400.0
+
+
+def test_the_sandbox_control_api_reads_a_product_by_brand() -> None:
+    with fast_sandbox() as sb, SandboxControl(sb.url) as control:
+        sb.load_catalog(brand_catalog())
+        assert control.product(DUP, "BOSCH")["Identification"]["Brand"]["Name"] == "BOSCH"
+        assert control.product(DUP, "acme")["Identification"]["Brand"]["Name"] == "ACME"
+        assert control.product(DUP, "2")["Identification"]["Id"] == 200_001  # brand by id
+        assert control.product(DUP)["Identification"]["Brand"]["Name"] == "ACME"  # the first
+        with pytest.raises(KeyError, match="under brand 'OTRA'"):
+            control.product(DUP, "OTRA")
