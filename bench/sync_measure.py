@@ -156,7 +156,11 @@ def ingest_parts(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
     with db.atomic(conn):
         for group, fields in GROUP_FIELDS.items():
             carried = [column(f) for f in fields if f in export.fields]
-            changes, gone = ingest._intent(conn, table, accepted, group, carried, iso(now), report)
+            queued = pending.queued(conn, group, [column(f) for f in fields])
+            compared = ingest._compared(export.fields, group, queued)
+            changes, gone = ingest._intent(
+                conn, table, accepted, queued, compared, carried, iso(now), report
+            )
             clock.lap(f"intent (diff) {group}")
             due = ingest._due(changes.table, group, now, ScheduleSettings(), report)
             clock.lap(f"_due {group}")

@@ -106,15 +106,21 @@ def match(conn: sqlite3.Connection, table: pd.DataFrame) -> CatalogMatch:
             "want": table["brand"].fillna("").astype(str).to_numpy(),
         }
     )
-    cat = db.frame(conn, "SELECT sku, own_code, brand, brand_id FROM catalog")
+    # Brand ids only when a brand is written as a number; own codes only for rows left over.
+    written = rows["want"][rows["want"] != ""]
+    by_id = bool(written.str.fullmatch(r"\s*\d+\s*").any())
+    brand_id = "brand_id" if by_id else "NULL AS brand_id"
     brands = np.full(size, None, dtype=object)
     counts = np.zeros(size, dtype=np.int64)
     for key in ("sku", "own_code"):
         left = rows[counts == 0]
-        codes = cat[cat[key].notna() & (cat[key] != "")]
-        if left.empty or codes.empty:
+        if left.empty:
             continue
-        right = codes[[key, "brand", "brand_id"]].rename(columns={key: "code"})
+        right = db.frame(
+            conn, f"SELECT {key} AS code, brand, {brand_id} FROM catalog WHERE {key} <> ''"
+        )
+        if right.empty:
+            continue
         pairs = _candidates(left, right)
         pairs = pairs[_brand_fits(pairs)]
         found = pairs["_row"].to_numpy()
@@ -149,7 +155,7 @@ def _brand_fits(pairs: pd.DataFrame) -> pd.Series:
     if not (want != "").any():
         return pd.Series(True, index=pairs.index)
     brand = pairs["brand"].fillna("").astype(str)
-    brand_id = pairs["brand_id"].astype("Int64").astype(str)
+    brand_id = pd.to_numeric(pairs["brand_id"], errors="coerce").astype("Int64").astype(str)
     fits = (want == "") | (want.str.casefold() == brand.str.casefold()) | (want == brand_id)
     result: pd.Series = fits.fillna(False).astype(bool)
     return result

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 from connector.config import ScheduleSettings
 from connector.db import atomic
 from connector.products import catalog, pending, snapshot
-from connector.products.diff import GROUP_FIELDS, KEY, STOCK, Changes, column, diff
+from connector.products.diff import GROUP_FIELDS, KEY, PRICE, STOCK, Changes, column, diff
 from connector.readers import Export, Reject
 from connector.slots import due_at, iso
 
@@ -69,11 +69,16 @@ def ingest(
     report.rejects = list(export.rejects)
     table = _only_catalog(conn, export, report)
     groups = [g for g, fields in GROUP_FIELDS.items() if set(fields) & export.fields]
-    accepted = snapshot.load(conn, [f for g in groups for f in GROUP_FIELDS[g]])
+    queued = {g: pending.queued(conn, g, [column(f) for f in GROUP_FIELDS[g]]) for g in groups}
+    compared = {g: _compared(export.fields, g, queued[g]) for g in groups}
+    # Only the compared columns are loaded: on a million products each one costs time.
+    accepted = snapshot.load(conn, [f for g in groups for f in compared[g]])
     with atomic(conn):
         for group in groups:
             carried = [column(f) for f in GROUP_FIELDS[group] if f in export.fields]
-            changes, gone = _intent(conn, table, accepted, group, carried, iso(as_of), report)
+            changes, gone = _intent(
+                conn, table, accepted, queued[group], compared[group], carried, iso(as_of), report
+            )
             rows = _due(changes.table, group, now, schedule, report)
             report.changes.append(changes)
             report.queued[group] = len(rows)
@@ -88,30 +93,35 @@ def ingest(
     return report
 
 
+def _compared(carried: frozenset[str], group: str, queued: pd.DataFrame) -> list[str]:
+    """The fields of ``group`` the intent can hold: those the file carries, and those another
+    file's queued change holds."""
+    return [f for f in GROUP_FIELDS[group] if f in carried or queued[column(f)].notna().any()]
+
+
 def _intent(
     conn: sqlite3.Connection,
     table: pd.DataFrame,
     accepted: pd.DataFrame,
-    group: str,
+    queued: pd.DataFrame,
+    fields: list[str],
     carried: list[str],
     as_of: str,
     report: IngestReport,
 ) -> tuple[Changes, list[snapshot.Key]]:
     """The changes to queue for one group, and the queued changes this export supersedes."""
+    group = STOCK if set(fields) <= set(GROUP_FIELDS[STOCK]) else PRICE
     group_cols = [column(f) for f in GROUP_FIELDS[group]]
-    queued = pending.queued(conn, group, group_cols)
     rows = _fresh(conn, table[[*KEY, "line", "sheet", *carried]], queued, group, as_of, report)
     # Only rows whose code is queued can meet the queue: joins on those alone (a million-row
     # export against a small queue stays fast).
     near = _codes_in(rows, queued)
     intent = _with_queued_fields(rows, near, queued, [c for c in group_cols if c not in carried])
-    (changes,) = diff(intent, accepted, frozenset(GROUP_FIELDS[group]))
+    (changes,) = diff(intent, accepted, frozenset(fields))
     kept = changes.table
     gone: list[snapshot.Key] = []
     if near.any():
-        kept, gone = _against_queue(
-            intent[_codes_in(intent, queued)], kept, queued, group_cols, report
-        )
+        kept, gone = _against_queue(intent[near], kept, queued, group_cols, report)
     again = _refused_again(conn, kept, queued, group)
     if again.any():
         report.refused_again += int(again.sum())
@@ -205,7 +215,8 @@ def _same_as_queued(rows: pd.DataFrame, queued: pd.DataFrame, cols: list[str]) -
     )
     same = (merged["_merge"] == "both").to_numpy().copy()
     for col in cols:
-        new, old = rows[col].astype("Int64").to_numpy(), merged[f"{col}_q"].astype("Int64")
+        new_values = rows[col] if col in rows else pd.Series(pd.NA, index=rows.index)
+        new, old = new_values.astype("Int64").to_numpy(), merged[f"{col}_q"].astype("Int64")
         equal = (pd.Series(new) == old.reset_index(drop=True)).fillna(False)
         both_na = pd.Series(pd.isna(new)) & old.isna().reset_index(drop=True)
         same &= (equal | both_na).to_numpy(dtype=bool)
