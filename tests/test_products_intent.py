@@ -5,9 +5,14 @@ is in changes. Real runs against the sandbox over HTTP, with an injected clock."
 from __future__ import annotations
 
 import io
+import os
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from connector.dryrun.preview import dry_run
@@ -24,7 +29,7 @@ from tests.products_support import (
     sent_items,
     stock_of,
 )
-from tests.workspace_support import fast_sandbox
+from tests.workspace_support import ROOT, fast_sandbox
 
 NOON = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 12:00 in Buenos Aires
 NIGHT = NOON + timedelta(hours=13)  # 01:00 the next day, in the night slot (00:00-06:00)
@@ -178,3 +183,34 @@ def test_every_count_is_in_changes(tmp_path: Path) -> None:
         report = collect(config, now=NOON)
         assert report["accepted"]["accepted"] == 6
         assert report["runs"][0]["summary"]["sent"] == 6
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX SIGKILL")
+def test_going_back_after_a_kill_between_the_post_and_its_record(tmp_path: Path) -> None:
+    """Alephee applied 6 but the process died before recording it: going back to 5 must send 5
+    (a drop of the queued 6 would leave Alephee at 6)."""
+    with fast_sandbox() as sb:
+        sb.load_catalog(brand_catalog())
+        config = brand_workspace(tmp_path, sb, '[schedule]\nprice_changes = "now"\n')
+        drop(config, "stock-1.csv", brand_export([(SKU, "ACME", 5, 1000.0)]), AS_OF)
+        assert run_once(config, NOON)[0] == 0
+        drop(config, "stock-2.csv", brand_export([(SKU, "ACME", 6, 1000.0)]), AS_OF + 60)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ALEPHEE_")}
+        env.update(CONNECTOR_CRASH_AT="sync.after_post", PYTHONPATH=str(ROOT))
+        command = ["once", str(config.source), NOON.isoformat()]
+        child = subprocess.run(
+            [sys.executable, "-m", "tests.products_support", *command],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+        )
+        assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+        assert stock_of(sb, SKU, "ACME") == 6  # applied, never recorded
+        drop(config, "stock-3.csv", brand_export([(SKU, "ACME", 5, 1000.0)]), AS_OF + 120)
+        sb.reset_requests()
+        assert run_once(config, NOON)[0] == 0
+        assert [item["Stock"] for item in sent_items(sb)] == [{"Quantity": 5}]
+        assert stock_of(sb, SKU, "ACME") == 5
+        assert queue_rows(config) == []
