@@ -126,7 +126,7 @@ def build_state(db_path: Path, pair: Pair) -> None:
     is in the cached catalog. Filled with bulk inserts: sending 1 M products is not the
     subject here."""
     from connector import db
-    from connector.products import catalog, pending, snapshot
+    from connector.products import state
     from connector.readers import read_export
     from connector.readers.mapping import load_mapping_file
 
@@ -137,8 +137,7 @@ def build_state(db_path: Path, pair: Pair) -> None:
     table = read_export(Path(pair.a), mapping).table
     db_path.unlink(missing_ok=True)
     conn = db.connect(db_path)
-    for module in (snapshot, pending, catalog):
-        module.init(conn)
+    state.init(conn)
     skus = table["sku"].tolist()
     accepted = zip(
         skus,
@@ -149,8 +148,8 @@ def build_state(db_path: Path, pair: Pair) -> None:
     )
     with db.atomic(conn):
         conn.executemany(
-            "INSERT INTO accepted (sku, quantity, price_with_taxes_e4, cost_e4, stock_as_of, "
-            "price_as_of, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO accepted (sku, brand, quantity, price_with_taxes_e4, cost_e4, "
+            "stock_as_of, price_as_of, updated_at) VALUES (?, 'ACME', ?, ?, ?, ?, ?, ?)",
             ((*row, A_AS_OF, A_AS_OF, A_AS_OF) for row in accepted),
         )
         conn.executemany(

@@ -120,7 +120,7 @@ def _state_copy(work: Path, rows: int) -> Path:
 def ingest(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
     from connector import db
     from connector.config import ScheduleSettings
-    from connector.products.sync import ingest as ingest_export
+    from connector.products.ingest import ingest as ingest_export
     from connector.readers import read_export
 
     conn = db.connect(_state_copy(work, rows))
@@ -136,35 +136,37 @@ def ingest(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
 
 
 def ingest_parts(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
-    """The steps of ``sync.ingest`` one by one, to show where its time goes."""
+    """The steps of ``products.ingest.ingest`` one by one, to show where its time goes."""
     from connector import db
     from connector.config import ScheduleSettings
-    from connector.products import catalog, pending, snapshot, sync
-    from connector.products.diff import diff as diff_tables
+    from connector.products import ingest, pending, snapshot
+    from connector.products.diff import GROUP_FIELDS, column
     from connector.readers import read_export
     from connector.slots import iso
 
     conn = db.connect(_state_copy(work, rows))
     export = read_export(Path(_pair(work, rows).b), _mapping(work))
     now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-    report = sync.IngestReport()
+    report = ingest.IngestReport()
     clock.lap("imports + read_export (not ingest)")
-    codes = catalog.known(conn)
-    clock.lap("catalog.known")
-    table = export.table[catalog.in_catalog(export.table, codes).to_numpy()]
-    clock.lap("catalog.in_catalog")
+    table = ingest._only_catalog(conn, export, report)
+    clock.lap("catalog match")
     accepted = snapshot.load(conn, export.fields)
     clock.lap("snapshot.load")
-    changes = diff_tables(table, accepted, export.fields)
-    clock.lap("diff")
     with db.atomic(conn):
-        for group in changes:
-            fresh = sync._fresh(conn, group, iso(now), report)
-            clock.lap(f"_fresh {group.group}")
-            due = sync._due(fresh, group.group, now, ScheduleSettings(), report)
-            clock.lap(f"_due {group.group}")
-            pending.enqueue(conn, due, group.group, source="b", as_of=iso(now), now=iso(now))
-            clock.lap(f"enqueue {group.group}")
+        for group, fields in GROUP_FIELDS.items():
+            carried = [column(f) for f in fields if f in export.fields]
+            queued = pending.queued(conn, group, [column(f) for f in fields])
+            compared = ingest._compared(export.fields, group, queued)
+            changes, gone = ingest._intent(
+                conn, table, accepted, queued, compared, carried, iso(now), report
+            )
+            clock.lap(f"intent (diff) {group}")
+            due = ingest._due(changes.table, group, now, ScheduleSettings(), report)
+            clock.lap(f"_due {group}")
+            pending.drop(conn, gone, group)
+            pending.enqueue(conn, due, group, source="b", as_of=iso(now), now=iso(now))
+            clock.lap(f"enqueue {group}")
     clock.lap("commit")
     return {}
 

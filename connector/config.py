@@ -86,6 +86,9 @@ class ScheduleSettings(Section):
     night_end: time = time(6, 0)
     stock_changes: Literal["now", "night"] = "now"
     price_changes: Literal["now", "night"] = "night"
+    # A change held for the night slot whose night passed while the connector did not run waits
+    # for the next night, unless it has waited this long: then it goes with the next run.
+    deferred_max_wait_hours: float = Field(default=48.0, gt=0)
     catalog_refresh_hours: float = Field(default=24.0, gt=0)
     orders_every_minutes: float = Field(default=15.0, gt=0)
     cancellations_every_hours: float = Field(default=6.0, gt=0)

@@ -34,8 +34,9 @@ class RunSummary:
     rows: int = 0
     rejected: int = 0
     not_in_catalog: int = 0
-    queued: int = 0
+    queued: int = 0  # changes: one product's stock, or one product's prices
     deferred: int = 0
+    superseded: int = 0  # queued changes removed: a newer export went back to the accepted value
     sent: int = 0
     accepted: int = 0
     refused: int = 0
@@ -56,8 +57,9 @@ class RunSummary:
         return (
             f"files {self.files} (failed {self.files_failed}, duplicates {self.duplicates}), "
             f"rows {self.rows}, rejected {self.rejected} (not in catalog {self.not_in_catalog}), "
-            f"changes queued {self.queued} (deferred {self.deferred}), sent {self.sent} "
-            f"(accepted {self.accepted}, refused {self.refused}), orders written "
+            f"changes queued {self.queued} (deferred {self.deferred}, superseded "
+            f"{self.superseded}), changes sent {self.sent} (accepted {self.accepted}, refused "
+            f"{self.refused}), orders written "
             f"{self.orders_written}, cancellations {self.cancellations}, {self._back()}"
             f"calls {self.calls}, 429s {self.rate_limited}, {self.seconds:.1f} s"
             + (f", internal errors {self.internal_errors}" if self.internal_errors else "")

@@ -39,7 +39,8 @@ from connector.errors import InstanceRunning, StopError, StopRequested
 from connector.intake import Claim, Intake, Outcome, Watcher
 from connector.orders import ledger as orders_ledger
 from connector.orders.cycles import run_due_cycles
-from connector.products import catalog, pending, refusals, snapshot
+from connector.products import catalog, pending, refusals
+from connector.products import state as products_state
 from connector.products.files import process_file
 from connector.products.sync import send_due
 from connector.progress import Progress
@@ -106,7 +107,7 @@ def instance_lock(config: Config) -> Iterator[None]:
 
 def open_state(config: Config) -> sqlite3.Connection:
     conn = db.connect(config.db_path)
-    for module in (snapshot, pending, catalog, orders_ledger, runlog, refusals):
+    for module in (products_state, orders_ledger, runlog, refusals):
         module.init(conn)
     for part in (orderrefs, shipping_state, documents_ledger):  # orders back to Alephee
         part.init(conn)
@@ -306,6 +307,7 @@ def _count_file(summary: RunSummary, outcome: Outcome) -> None:
     summary.not_in_catalog += counts.get("not_in_catalog", 0)
     summary.queued += counts.get("queued", 0)
     summary.deferred += counts.get("deferred", 0)
+    summary.superseded += counts.get("superseded", 0)
 
 
 def _send(
@@ -318,7 +320,7 @@ def _send(
     now = options.now()
     _publish_refusals(config, conn, now)  # left by a killed run: never lost
     refusals.retry_if_settings_changed(conn, client.settings, iso(now))
-    due = pending.summary(conn, iso(now))["due"]
+    due = pending.summary(conn, pending.Window.at(now, config.schedule))["due"]
     if not due:
         return
     try:
@@ -336,6 +338,7 @@ def _send(
                 batch_size=config.alephee.batch_size,
                 progress=advance,
                 refused_retry_hours=config.schedule.refused_retry_hours,
+                schedule=config.schedule,
             )
     finally:
         _publish_refusals(config, conn, now)  # also when Alephee went away

@@ -41,7 +41,8 @@ def test_demo_runs_the_whole_loop_and_exits_0(tmp_path: Path, moment: str) -> No
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     out = proc.stdout
-    assert "sent 198 (" in out
+    sent = 198 if moment == DAY else 396  # changes: stock, and at night the prices too
+    assert f"changes sent {sent} (accepted {sent}" in out
     assert "orders written 26" in out and "cancellations 2" in out
     outbox = tmp_path / "demo" / "outbox"
     assert len(list(outbox.glob("orders-*.csv"))) == 1

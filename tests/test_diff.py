@@ -40,7 +40,12 @@ def test_only_changed_and_new_products() -> None:
     (stock,) = diff(current, accepted, frozenset({"quantity"}))
     assert list(stock.table["sku"]) == ["002", "003"]
     assert stock.unchanged == 1
-    assert stock.to_dict()["changed"][0] == {"sku": "002", "line": 3, "quantity": [6, 7]}
+    assert stock.to_dict()["changed"][0] == {
+        "sku": "002",
+        "brand": "",
+        "line": 3,
+        "quantity": [6, 7],
+    }
     assert stock.to_dict()["changed"][1]["quantity"] == [None, 0]
 
 

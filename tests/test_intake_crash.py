@@ -33,7 +33,7 @@ def seed(root: Path) -> None:
     inbox = root / "inbox"
     for n, content in enumerate(GOOD, start=1):
         drop(inbox / f"stock_{n}.csv", content, age=1000 - n)
-    drop(inbox / "stock_7.csv", GOOD[0], age=100)  # duplicate content
+    drop(inbox / "stock_7.csv", GOOD[-1], age=100)  # duplicate of the file done just before
     drop(inbox / "stock_8.csv", BAD, age=50)
 
 
@@ -77,7 +77,7 @@ def test_killed_at_every_step_a_fresh_run_finishes_the_job(
 
     assert files_in(tmp_path / "inbox") == []
     archived = Counter(sha(p.read_bytes()) for p in files_in(tmp_path / "archive"))
-    assert archived == Counter({sha(c): 1 for c in GOOD} | {sha(GOOD[0]): 2})  # + duplicate
+    assert archived == Counter({sha(c): 1 for c in GOOD} | {sha(GOOD[-1]): 2})  # + duplicate
     failed = files_in(tmp_path / "failed")
     assert sorted(p.name for p in failed) == ["stock_8.csv", "stock_8.csv.error.txt"]
     report = (tmp_path / "failed" / "stock_8.csv.error.txt").read_text(encoding="utf-8-sig")

@@ -130,7 +130,7 @@ def test_files_of_one_dry_run_see_each_other_as_in_a_real_pass(tmp_path: Path) -
         lines = "\n".join(options.plan.lines)
         assert "stock-2-again.csv: same content as a file already processed" in lines
         assert re.search(
-            r"stock-0\.csv: 40 rows: nothing to send.*40 values older than what Alephee",
+            r"stock-0\.csv: 40 rows: nothing to send.*80 values older than what Alephee",
             lines,
         )
         assert options.plan.sending is not None

@@ -116,7 +116,7 @@ def test_the_table_view_shows_what_a_person_needs(tmp_path: Path) -> None:
     assert "stock-bad.csv" in text and "failed" in text
     assert "Waiting in the inbox: stock-late.csv" in text
     assert "3 written and marked integrated" in text
-    assert "files 2, rows 21, rejected 1, sent 20" in text
+    assert "files 2, rows 21, rejected 1, changes sent 20" in text
     assert "Last successful contact with Alephee:" in text and "never" not in text.split("\n")[3]
 
 

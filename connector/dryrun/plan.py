@@ -38,8 +38,8 @@ from connector.dryrun.report import (
     write_plan,
 )
 from connector.fsutil import rehearsal
+from connector.products.pending import Window
 from connector.runlog import RunSummary
-from connector.slots import iso
 
 BEFORE = "temp.dry_run_before"
 
@@ -104,7 +104,7 @@ class Plan:
 
     def conclude(self, config: Config, summary: RunSummary, now: datetime, *, orders: bool) -> None:
         """Say what would be sent and written; list the queued changes in the outbox."""
-        self.sending = sending(self.queue, self.writes, iso(now))
+        self.sending = sending(self.queue, self.writes, Window.at(now, config.schedule))
         self.lines.extend(describe_sending(self.sending, config, now))
         self.lines.extend(describe_back(self.writes))
         if self.queue:
@@ -163,12 +163,12 @@ def describe_status_file(counts: dict[str, int]) -> str:
 
 def describe_file(counts: dict[str, int], touched: list[Row], config: Config, now: datetime) -> str:
     """One line in the spirit of csv-diff: '1,204 rows: 37 stock changes, 12 price ... 00:00'."""
-    moment = iso(now)
+    window = Window.at(now, config.schedule)
     parts = []
     for group in GROUPS:
         rows = [r for r in touched if r["grp"] == group]
-        soon = sum(1 for r in rows if r["due_at"] <= moment)
-        later = [r["due_at"] for r in rows if r["due_at"] > moment]
+        soon = sum(1 for r in rows if window.is_ready(r))
+        later = [window.goes_at(r) for r in rows if not window.is_ready(r)]
         if soon:
             parts.append(f"{soon:,} {group} changes")
         if later:

@@ -21,8 +21,9 @@ from connector.fsutil import publish, timestamped_name
 from connector.outbox.publish import write_csv
 from connector.outbox.typed import Cell, Number, Text
 from connector.products.diff import ALL_FIELDS, PRICE, STOCK, column
+from connector.products.pending import Window
 from connector.runlog import RunSummary
-from connector.slots import iso, parse_iso
+from connector.slots import parse_iso
 
 GROUPS = (STOCK, PRICE)
 DOCUMENT_TYPES = {code: name for name, code in TYPE_CODES.items()}
@@ -41,7 +42,7 @@ class Sending:
     next_at: str | None  # ISO UTC of the earliest deferred change
 
 
-def sending(queue: list[Row], writes: list[Write], moment: str) -> Sending:
+def sending(queue: list[Row], writes: list[Write], window: Window) -> Sending:
     posts = [w for w in writes if w.endpoint == "POST /v2/products"]
     items = [item for w in posts for item in w.items]
     now = {
@@ -51,9 +52,10 @@ def sending(queue: list[Row], writes: list[Write], moment: str) -> Sending:
     later = dict.fromkeys(GROUPS, 0)
     next_at: str | None = None
     for row in queue:
-        if row["due_at"] > moment:
+        if not window.is_ready(row):
             later[row["grp"]] += 1
-            next_at = min(next_at or row["due_at"], row["due_at"])
+            goes = window.goes_at(row)
+            next_at = min(next_at or goes, goes)
     return Sending(now, later, len(items), len(posts), next_at)
 
 
@@ -125,8 +127,8 @@ def local_time(moment: str, config: Config, now: datetime) -> str:
 
 def write_plan(config: Config, queue: list[Row], now: datetime) -> Path:
     """``outbox/dry-run-<local time>.csv``: every queued change and when it would go."""
-    moment = iso(now)
-    rows = [_plan_row(row, moment, config, now) for row in queue]
+    window = Window.at(now, config.schedule)
+    rows = [_plan_row(row, window, config, now) for row in queue]
     stamp = now.astimezone(config.schedule.zone)
     name = timestamped_name("dry-run", ".csv", stamp)
     return publish(
@@ -136,7 +138,7 @@ def write_plan(config: Config, queue: list[Row], now: datetime) -> Path:
     )
 
 
-def _plan_row(row: Row, moment: str, config: Config, now: datetime) -> list[Cell]:
+def _plan_row(row: Row, window: Window, config: Config, now: datetime) -> list[Cell]:
     cells: list[Cell] = [Text(str(row["sku"])), Text(str(row["brand"] or "")), Text(row["grp"])]
     for name in ALL_FIELDS:
         value = row.get(column(name))
@@ -146,7 +148,7 @@ def _plan_row(row: Row, moment: str, config: Config, now: datetime) -> list[Cell
             cells.append(Number(Decimal(int(value))))
         else:
             cells.append(Number(Decimal(int(value)) / 10_000))
-    goes = "now" if row["due_at"] <= moment else local_time(row["due_at"], config, now)
+    goes = "now" if window.is_ready(row) else local_time(window.goes_at(row), config, now)
     cells += [Text(goes), Text(str(row["reason"])), Text(str(row["source"] or ""))]
     cells.append(Text(str(row["line"] or "")))
     return cells

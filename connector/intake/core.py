@@ -2,7 +2,8 @@
 
 The caller supplies the processing as a callback; the intake guarantees each file content is
 processed to completion once (a crash can make it run again, never lose it), duplicates are
-recognised by sha256, and every file ends in ``archive/`` or ``failed/``.
+recognised by sha256 (the same content as the last file done; a content that comes back after
+other files is processed again), and every file ends in ``archive/`` or ``failed/``.
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ class Intake:
                 f"{candidate.path.name} changed or disappeared after it "
                 "was found ready; it will be looked at again",
             )
-        original = self.ledger.find(facts.sha256, "done")
+        original = self.ledger.duplicate_of(facts.sha256)
         if original is not None:
             return self._duplicate(facts, original)
         entry = self.ledger.claim(facts, self._now())

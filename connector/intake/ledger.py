@@ -54,6 +54,14 @@ _SCHEMA = [
 ]
 
 
+# A content done before may be done again when other files were done since: an export that goes
+# back to earlier values (1000 -> 1100 -> 1000) is the latest intent, not a duplicate.
+_REPEATS = [
+    "DROP INDEX intake_files_done",
+    "CREATE INDEX intake_files_done ON intake_files (sha256) WHERE status = 'done'",
+]
+
+
 @dataclass(frozen=True)
 class LedgerEntry:
     id: int
@@ -99,6 +107,7 @@ class Ledger:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         migrate(conn, "intake_v1", _SCHEMA)
+        migrate(conn, "intake_v2_repeats", _REPEATS)
 
     def get(self, entry_id: int) -> LedgerEntry:
         row = self.conn.execute("SELECT * FROM intake_files WHERE id = ?", (entry_id,)).fetchone()
@@ -112,6 +121,16 @@ class Ledger:
             (sha256, status),
         ).fetchone()
         return _entry(row) if row else None
+
+    def duplicate_of(self, sha256: str) -> LedgerEntry | None:
+        """The done file this content repeats, if it was the last file done: only then does
+        processing it again change nothing. (If other files were done since, it may take
+        values back to what it said, so it is processed.)"""
+        original = self.find(sha256, "done")
+        if original is None:
+            return None
+        last = self.conn.execute("SELECT MAX(id) FROM intake_files WHERE status = 'done'")
+        return original if last.fetchone()[0] == original.id else None
 
     def claim(self, facts: FileFacts, now: datetime) -> LedgerEntry:
         """A new claim, or the open claim on the same content (a crashed run) taken up again."""

@@ -112,26 +112,21 @@ def collect(
 
 
 def _queue(conn: sqlite3.Connection, config: Config, now: datetime) -> Queue:
-    counts = pending.summary(conn, iso(now))
-    due = conn.execute(
-        "SELECT grp, COUNT(*) AS n FROM queue WHERE due_at <= ? GROUP BY grp", (iso(now),)
-    ).fetchall()
-    rows = conn.execute(
-        "SELECT due_at, grp, COUNT(*) AS n FROM queue WHERE due_at > ? GROUP BY due_at, grp "
-        "ORDER BY due_at",
-        (iso(now),),
-    ).fetchall()
+    window = pending.Window.at(now, config.schedule)
+    counts = pending.summary(conn, window)
     upcoming: dict[str, Upcoming] = {}
-    for row in rows:
-        at = str(row["due_at"])
+    for at, group, count in pending.upcoming(conn, window, MAX_UPCOMING * 2):
         if at not in upcoming:
             if len(upcoming) == MAX_UPCOMING:
                 break
             upcoming[at] = Upcoming(at=at, at_local=local(at, config), stock=0, price=0)
-        if row["grp"] in ("stock", "price"):
-            setattr(upcoming[at], row["grp"], int(row["n"]))
-    due_by_group = {str(r["grp"]): int(r["n"]) for r in due}
-    return Queue(**counts, due_by_group=due_by_group, upcoming=list(upcoming.values()))
+        if group in ("stock", "price"):
+            setattr(upcoming[at], group, count)
+    return Queue(
+        **counts,
+        max_wait_hours=config.schedule.deferred_max_wait_hours,
+        upcoming=list(upcoming.values()),
+    )
 
 
 def _files(conn: sqlite3.Connection, config: Config, now: datetime, days: float) -> Files:
@@ -254,7 +249,10 @@ def _alephee_text(model: StatusReport, config: Config) -> str:
 
 def _queue_table(model: StatusReport) -> Table:
     queue = model.queue
-    table = Table(title="Changes waiting for Alephee", title_justify="left")
+    table = Table(
+        title="Changes waiting for Alephee (a change: one product's stock or its prices)",
+        title_justify="left",
+    )
     for name in ("", "stock", "price", "they go"):
         table.add_column(name)
     due = queue.due_by_group
@@ -269,6 +267,13 @@ def _queue_table(model: StatusReport) -> Table:
     shown = sum(slot.stock + slot.price for slot in queue.upcoming)
     if queue.deferred > shown:
         table.add_row("deferred", "", "", f"{queue.deferred - shown:,} more, later")
+    if queue.missed_night:
+        table.caption = (
+            f"{queue.missed_night:,} deferred changes missed their night slot (the connector "
+            f"did not run then): they wait for the next night, or go once they have waited "
+            f"{queue.max_wait_hours:g} h (schedule.deferred_max_wait_hours)"
+        )
+        table.caption_justify = "left"
     return table
 
 
@@ -347,8 +352,9 @@ def _runs_table(model: StatusReport, config: Config) -> Table:
     for run in model.runs:
         s = run.summary
         text = (
-            f"files {s.files}, rows {s.rows:,}, rejected {s.rejected:,}, sent {s.sent:,}, "
-            f"deferred {s.deferred:,}, orders {s.orders_written:,}, cancellations "
+            f"files {s.files}, rows {s.rows:,}, rejected {s.rejected:,}, changes sent "
+            f"{s.sent:,} (accepted {s.accepted:,}, refused {s.refused:,}), deferred "
+            f"{s.deferred:,}, orders {s.orders_written:,}, cancellations "
             f"{s.cancellations:,}, calls {s.calls:,}, 429s {s.rate_limited:,}, {s.seconds:.1f} s"
         )
         if s.status_sent or s.documents_attached or s.documents_failed:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connector.runlog import RunSummary
 
-SCHEMA_VERSION = 2  # 2: status_updates, documents, orders.unresolved, internal_errors, exit 5
+SCHEMA_VERSION = 2  # 2: counts in changes, missed_night, status_updates, documents, exit 5
 
 
 class Strict(BaseModel):
@@ -34,8 +34,18 @@ class Upcoming(Strict):
 
 
 class Queue(Strict):
+    """Counted in changes: one change is one product's stock, or one product's prices."""
+
     due: int = Field(ge=0, description="changes due now: the next run sends them")
     deferred: int = Field(ge=0, description="changes waiting for their time slot")
+    missed_night: int = Field(
+        ge=0,
+        description="deferred changes whose night slot passed while the connector did not "
+        "run: they wait for the next night, or until they have waited max_wait_hours",
+    )
+    max_wait_hours: float = Field(
+        gt=0, description="schedule.deferred_max_wait_hours: the longest a change waits"
+    )
     next_deferred_at: str | None = Field(description="when the first deferred change goes (UTC)")
     by_group: dict[str, int] = Field(description="queued changes per group: stock, price")
     due_by_group: dict[str, int] = Field(description="changes due now per group")
@@ -43,8 +53,12 @@ class Queue(Strict):
 
 
 class Accepted(Strict):
-    accepted: int = Field(ge=0, description="products whose values Alephee acknowledged")
-    refused: int = Field(ge=0, description="products Alephee refused (see rejects-alephee-*)")
+    """Counted in changes: a product's stock and its prices count one each."""
+
+    accepted: int = Field(ge=0, description="stock and price values Alephee acknowledged")
+    refused: int = Field(
+        ge=0, description="stock and price values Alephee refused (see rejects-alephee-*)"
+    )
 
 
 class Catalog(Strict):
@@ -143,7 +157,8 @@ class Alephee(Strict):
 
 
 class RunCounts(Strict):
-    """The run summary line, as numbers (see connector.runlog.RunSummary)."""
+    """The run summary line, as numbers (see connector.runlog.RunSummary). queued, deferred,
+    sent, accepted and refused count changes: one product's stock, or one product's prices."""
 
     files: int = 0
     files_failed: int = 0
@@ -153,6 +168,7 @@ class RunCounts(Strict):
     not_in_catalog: int = 0
     queued: int = 0
     deferred: int = 0
+    superseded: int = 0
     sent: int = 0
     accepted: int = 0
     refused: int = 0

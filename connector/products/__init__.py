@@ -1,8 +1,11 @@
 """Stock and prices, from a read export to Alephee's acknowledgement.
 
-Owns: the catalog copy, the accepted state (``snapshot``), the pure ``diff``, the durable change
-queue (``pending``), sending in batches (``sync``), one inbox file through all of it (``files``),
-and the two reports of this path (``rejects`` for bad rows, ``refusals`` for what Alephee refused).
+A product is brand + SKU, as Alephee identifies it. Owns: the catalog copy and the match of export
+rows to its products (``catalog``), the accepted state (``snapshot``), the pure ``diff``, the
+durable change queue holding the latest intent (``pending``), an export into the queue
+(``ingest``), sending in batches (``sync``), one inbox file through all of it (``files``), the
+tables and their migrations (``state``), and the two reports of this path (``rejects`` for bad
+rows, ``refusals`` for what Alephee refused).
 
 May import: the shared ground (``connector.config``, ``errors``, ``db``, ``slots`` ...),
 ``connector.readers``, ``connector.alephee``, ``connector.outbox`` and ``connector.intake``'s

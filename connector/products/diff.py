@@ -19,6 +19,7 @@ STOCK_FIELDS = ("quantity",)
 PRICE_FIELDS = ("price", "price_with_taxes", "suggested_retail_price", "cost")
 ALL_FIELDS = STOCK_FIELDS + PRICE_FIELDS
 GROUP_FIELDS = {STOCK: STOCK_FIELDS, PRICE: PRICE_FIELDS}
+KEY = ["sku", "brand"]  # a product: brand + SKU (brand "" when the product has none)
 
 
 def column(field: str) -> str:
@@ -38,7 +39,7 @@ class Changes:
         return len(self.table)
 
     def to_dict(self) -> dict[str, Any]:
-        """A serialisable summary in the spirit of csv-diff: per SKU, per field [old, new]."""
+        """A serialisable summary in the spirit of csv-diff: per product, per field [old, new]."""
         rows = []
         for record in self.table.to_dict("records"):
             fields = {}
@@ -47,7 +48,14 @@ class Changes:
                 if col in record and not pd.isna(record[col]):
                     old = record.get(f"old_{col}")
                     fields[field] = [_plain(old, field), _plain(record[col], field)]
-            rows.append({"sku": record["sku"], "line": int(record["line"]), **fields})
+            rows.append(
+                {
+                    "sku": record["sku"],
+                    "brand": record.get("brand") or "",
+                    "line": int(record["line"]),
+                    **fields,
+                }
+            )
         return {"group": self.group, "changed": rows, "unchanged": self.unchanged}
 
 
@@ -60,8 +68,8 @@ def _plain(value: Any, field: str) -> int | float | None:
 def diff(current: pd.DataFrame, accepted: pd.DataFrame, fields: frozenset[str]) -> list[Changes]:
     """Changes per group for the fields this export carries.
 
-    ``current``: one row per SKU (sku, brand, line, sheet, value columns).
-    ``accepted``: one row per SKU with the same value columns (missing SKU = never accepted).
+    ``current``: one row per product (sku, brand, line, sheet, value columns).
+    ``accepted``: one row per product with the same value columns (missing = never accepted).
     """
     result = []
     for group, group_fields in GROUP_FIELDS.items():
@@ -75,10 +83,10 @@ def _diff_group(
     group: str, current: pd.DataFrame, accepted: pd.DataFrame, carried: list[str]
 ) -> Changes:
     cols = [column(f) for f in carried]
-    keep = ["sku", "brand", "line", "sheet", *cols]
+    keep = [*KEY, "line", "sheet", *cols]
     left = current[[c for c in keep if c in current.columns]]
-    right = accepted[["sku", *cols]].rename(columns={c: f"old_{c}" for c in cols})
-    merged = left.merge(right, on="sku", how="left", sort=False)
+    right = accepted[[*KEY, *cols]].rename(columns={c: f"old_{c}" for c in cols})
+    merged = left.merge(right, on=KEY, how="left", sort=False)
     changed = pd.Series(False, index=merged.index)
     for col in cols:
         new, old = merged[col], merged[f"old_{col}"]

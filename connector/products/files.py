@@ -15,7 +15,7 @@ from pathlib import Path
 
 from connector.config import Config
 from connector.errors import BadInputFile
-from connector.products.sync import IngestReport, ingest
+from connector.products.ingest import IngestReport, ingest
 from connector.readers import read_export
 from connector.readers.mapping import ProductMapping, match_mapping
 from connector.readers.rejects import write_rejects
@@ -73,6 +73,13 @@ def process_file(
         "deferred": report.deferred,
         "stale": report.stale,
         "refused_again": report.refused_again,
+        "superseded": report.superseded,
     }
-    log.info("%s: %s", path.name, ", ".join(f"{k} {v}" for k, v in result.counts.items()))
+    rows = ("rows", "rejected", "not_in_catalog")
+    log.info(
+        "%s: %s; changes (a product's stock or its prices): %s",
+        path.name,
+        ", ".join(f"{k} {v}" for k, v in result.counts.items() if k in rows),
+        ", ".join(f"{k} {v}" for k, v in result.counts.items() if k not in rows),
+    )
     return result

@@ -165,7 +165,7 @@ class BatchSender:
         self.commit([group], {sku: ItemResult(False, error.reason or str(error))})
 
     def commit(self, batch: Batch, results: dict[str, ItemResult]) -> None:
-        self.report.sent += len(batch)
+        self.report.sent += sum(len(group) for group in batch)  # in changes, like the queue
         crashpoint("sync.after_post")
         with atomic(self.conn):
             for group in batch:
@@ -181,14 +181,14 @@ class BatchSender:
             self.report.retry_later += 1
             return
         if result.ok:
-            snapshot.accept(self.conn, item.sku, item.group, item.values, item.as_of, stamp)
+            snapshot.accept(self.conn, item.key, item.group, item.values, item.as_of, stamp)
             self.report.accepted += 1
             if pending.matches(self.conn, item):
                 pending.remove(self.conn, item)
             return
         if not _already_reported(self.conn, item, result.message):
             refusals.note(self.conn, item, result.message, stamp)
-        snapshot.refuse(self.conn, item.sku, item.group, item.values, result.message, stamp)
+        snapshot.refuse(self.conn, item.key, item.group, item.values, result.message, stamp)
         refusals.postpone(self.conn, item, result.message, self.retry_at)
         self.report.refused.append((item, result.message))
 
@@ -196,7 +196,8 @@ class BatchSender:
 def _already_reported(conn: sqlite3.Connection, item: pending.Queued, message: str) -> bool:
     """The same value refused for the same reason again (a retry): reported once is enough."""
     row = conn.execute(
-        "SELECT signature, message FROM refused WHERE sku = ? AND grp = ?", (item.sku, item.group)
+        "SELECT signature, message FROM refused WHERE sku = ? AND brand = ? AND grp = ?",
+        (item.sku, item.brand, item.group),
     ).fetchone()
     same_value = row is not None and row["signature"] == snapshot.signature(item.values, item.group)
     return same_value and row["message"] == message

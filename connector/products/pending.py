@@ -1,26 +1,35 @@
-"""The durable change queue: what still has to reach Alephee, one row per (SKU, group).
+"""The durable change queue: what still has to reach Alephee, one row per (product, group),
+a product being brand + SKU.
 
-A newer value for a SKU still waiting replaces the older one (coalescing), keeping the earliest
-due time when the new change is more urgent. Rows leave the queue only inside the same
-transaction that records Alephee's answer for them (see ``sync.send_due``).
+The queue always holds the latest export's intent: a newer value replaces the older one
+(coalescing), keeping the earlier due time when the new change is more urgent, and an export
+that goes back to the accepted value removes the queued change (``drop``): nothing superseded
+is ever sent. Rows leave the queue otherwise only inside the same transaction that records
+Alephee's answer for them (see ``sync.send_due``). ``Window`` says which rows are due.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
 
-from connector.db import migrate
-from connector.products.diff import ALL_FIELDS, column
+from connector.config import ScheduleSettings
+from connector.db import atomic, migrate
+from connector.db import frame as db_frame
+from connector.products.diff import ALL_FIELDS, PRICE, STOCK, column
+from connector.products.snapshot import KEY, Key
+from connector.slots import in_night, iso, next_night_start
 
 VALUE_COLUMNS = [column(f) for f in ALL_FIELDS]
 
 
 def init(conn: sqlite3.Connection) -> None:
+    """The first version (keyed by SKU alone); ``products.state`` upgrades it."""
     cols = ", ".join(f"{c} INTEGER" for c in VALUE_COLUMNS)
     migrate(
         conn,
@@ -46,32 +55,86 @@ class Queued:
     line: int
     as_of: str
 
+    @property
+    def key(self) -> Key:
+        return (self.sku, self.brand)
+
+
+HELD = "refused"  # the ``reason`` of a refused value held until its retry (products.refusals)
+
+
+@dataclass(frozen=True)
+class Window:
+    """The moment the queue is read, and what that means for changes held for the night.
+
+    A change of the ``night`` slot goes during the night slot once its ``due_at`` has come. If
+    its night passed while the connector did not run, it waits for the next night (not the next
+    day run) unless it has been waiting longer than ``schedule.deferred_max_wait_hours``. A
+    group whose policy is now ``now`` (``schedule.*_changes``) goes at once."""
+
+    now: str
+    night: bool
+    waited_since: str  # changes queued at or before this have waited long enough
+    next_night: str
+    now_groups: tuple[str, ...]
+
+    @classmethod
+    def at(cls, moment: datetime, schedule: ScheduleSettings) -> Window:
+        policies = {STOCK: schedule.stock_changes, PRICE: schedule.price_changes}
+        return cls(
+            now=iso(moment),
+            night=in_night(moment, schedule),
+            waited_since=iso(moment - timedelta(hours=schedule.deferred_max_wait_hours)),
+            next_night=iso(next_night_start(moment, schedule)),
+            now_groups=tuple(g for g, policy in policies.items() if policy == "now"),
+        )
+
+    def is_ready(self, row: Mapping[str, Any]) -> bool:
+        """``ready`` for one queue row read as a mapping (the dry run's plan)."""
+        held = row["reason"] == HELD  # a refused value waits for its retry time, nothing else
+        late = row["slot"] == "night" and row["enqueued_at"] <= self.waited_since and not held
+        if self.night:
+            return bool(row["due_at"] <= self.now or late)
+        on_time = row["slot"] == "now" and row["due_at"] <= self.now
+        return bool(on_time or late or (row["grp"] in self.now_groups and not held))
+
+    def goes_at(self, row: Mapping[str, Any]) -> str:
+        """When a row that is not ready goes (a missed night: the next one)."""
+        return str(row["due_at"]) if row["due_at"] > self.now else self.next_night
+
+    def ready(self) -> tuple[str, list[str]]:
+        """SQL condition (and its parameters) for "the next run sends this row"."""
+        late = f"(slot = 'night' AND enqueued_at <= ? AND reason <> '{HELD}')"
+        if self.night:
+            return f"(due_at <= ? OR {late})", [self.now, self.waited_since]
+        groups = ", ".join("?" * len(self.now_groups)) or "NULL"
+        return (
+            f"((slot = 'now' AND due_at <= ?) OR {late} "
+            f"OR (grp IN ({groups}) AND reason <> '{HELD}'))",
+            [self.now, self.waited_since, *self.now_groups],
+        )
+
 
 def enqueue(
     conn: sqlite3.Connection, rows: pd.DataFrame, group: str, *, source: str, as_of: str, now: str
 ) -> int:
-    """Upsert changed rows (columns: sku, brand, line, value columns, due_at, reason)."""
+    """Upsert changed rows (columns: sku, brand, line, value columns, due_at, slot, reason).
+    The row's values replace the queued ones; the more urgent due time and slot are kept."""
     present = [c for c in VALUE_COLUMNS if c in rows.columns]
-    names = [
-        "sku",
-        "grp",
-        "brand",
-        *present,
-        "due_at",
-        "reason",
-        "source",
-        "line",
-        "as_of",
-        "enqueued_at",
+    names = [*KEY, "grp", *present, "due_at", "slot", "reason", "source", "line", "as_of"]
+    names.append("enqueued_at")
+    keep_urgent = [
+        "due_at = MIN(queue.due_at, excluded.due_at)",
+        "slot = CASE WHEN 'now' IN (queue.slot, excluded.slot) THEN 'now' ELSE 'night' END",
     ]
-    keep_earliest = "due_at = MIN(queue.due_at, excluded.due_at)"
     updates = ", ".join(
-        [f"{c} = excluded.{c}" for c in [*present, "brand", "reason", "source", "line", "as_of"]]
-        + [keep_earliest, "attempts = 0", "last_error = NULL"]
+        [f"{c} = excluded.{c}" for c in [*present, "reason", "source", "line", "as_of"]]
+        + keep_urgent
+        + ["attempts = 0", "last_error = NULL"]
     )
     sql = (
         f"INSERT INTO queue ({', '.join(names)}) VALUES ({', '.join('?' * len(names))}) "
-        f"ON CONFLICT(sku, grp) DO UPDATE SET {updates}"
+        f"ON CONFLICT(sku, brand, grp) DO UPDATE SET {updates}"
     )
     conn.executemany(sql, _params(rows, group, present, source, as_of, now))
     return len(rows)
@@ -84,10 +147,11 @@ def _params(
         values = [None if pd.isna(record[c]) else int(record[c]) for c in present]
         yield [
             record["sku"],
-            group,
             record.get("brand") or "",
+            group,
             *values,
             record["due_at"],
+            record["slot"],
             record["reason"],
             source,
             int(record["line"]),
@@ -96,24 +160,57 @@ def _params(
         ]
 
 
-def due(conn: sqlite3.Connection, now: str, *, chunk: int = 5_000) -> Iterator[list[Queued]]:
-    """Due rows in chunks of SKUs (both groups of a SKU in the same chunk), keyset by SKU so a
-    million queued changes never sit in memory at once."""
+def queued(conn: sqlite3.Connection, group: str, cols: list[str]) -> pd.DataFrame:
+    """The queued values of one group (sku, brand, ``cols``, as_of, sent_at), ``cols`` as
+    nullable integers."""
+    names = ", ".join([*KEY, *cols, "as_of", "sent_at"])
+    frame = db_frame(conn, f"SELECT {names} FROM queue WHERE grp = ?", (group,))
+    for col in cols:
+        frame[col] = frame[col].astype("Int64")
+    for col in KEY:
+        frame[col] = frame[col].astype(str)
+    return frame
+
+
+def drop(conn: sqlite3.Connection, keys: Iterable[Key], group: str) -> int:
+    """Remove queued changes a newer export made pointless (superseded)."""
+    cursor = conn.executemany(
+        "DELETE FROM queue WHERE sku = ? AND brand = ? AND grp = ?",
+        ((sku, brand, group) for sku, brand in keys),
+    )
+    return max(cursor.rowcount, 0)
+
+
+def mark_sent(conn: sqlite3.Connection, items: Iterable[Queued], now: str) -> None:
+    """Before a POST: these values may reach Alephee from now on, answer or not. Until an
+    answer is recorded, a newer export cannot simply drop them (``ingest``): it re-sends."""
+    with atomic(conn):
+        conn.executemany(
+            "UPDATE queue SET sent_at = COALESCE(sent_at, ?) WHERE sku = ? AND brand = ? "
+            "AND grp = ?",
+            ((now, item.sku, item.brand, item.group) for item in items),
+        )
+
+
+def due(conn: sqlite3.Connection, window: Window, *, chunk: int = 5_000) -> Iterator[list[Queued]]:
+    """Rows the window makes ready, in chunks of SKUs (every brand and group of a SKU in the
+    same chunk), keyset by SKU so a million queued changes never sit in memory at once."""
+    ready, params = window.ready()
     last = ""
     while True:
         skus = [
             str(row[0])
             for row in conn.execute(
-                "SELECT DISTINCT sku FROM queue WHERE due_at <= ? AND sku > ? ORDER BY sku LIMIT ?",
-                (now, last, chunk),
+                f"SELECT DISTINCT sku FROM queue WHERE {ready} AND sku > ? ORDER BY sku LIMIT ?",
+                (*params, last, chunk),
             )
         ]
         if not skus:
             return
         marks = ",".join("?" * len(skus))
         rows = conn.execute(
-            f"SELECT * FROM queue WHERE due_at <= ? AND sku IN ({marks}) ORDER BY sku, grp",
-            (now, *skus),
+            f"SELECT * FROM queue WHERE {ready} AND sku IN ({marks}) ORDER BY sku, brand, grp",
+            (*params, *skus),
         ).fetchall()
         yield [_queued(row) for row in rows]
         last = skus[-1]
@@ -133,22 +230,65 @@ def _queued(row: sqlite3.Row) -> Queued:
     )
 
 
+def _where_item(item: Queued) -> tuple[str, tuple[str, str, str]]:
+    return "sku = ? AND brand = ? AND grp = ?", (item.sku, item.brand, item.group)
+
+
 def matches(conn: sqlite3.Connection, item: Queued) -> bool:
     """Is this exact value still the queued one? (a newer value may have replaced it)"""
-    row = conn.execute("SELECT * FROM queue WHERE sku = ? AND grp = ?", (item.sku, item.group))
-    found = row.fetchone()
+    where, params = _where_item(item)
+    found = conn.execute(f"SELECT * FROM queue WHERE {where}", params).fetchone()
     return found is not None and _queued(found).values == item.values
 
 
 def remove(conn: sqlite3.Connection, item: Queued) -> None:
-    conn.execute("DELETE FROM queue WHERE sku = ? AND grp = ?", (item.sku, item.group))
+    where, params = _where_item(item)
+    conn.execute(f"DELETE FROM queue WHERE {where}", params)
 
 
 def failed_attempt(conn: sqlite3.Connection, item: Queued, error: str) -> None:
+    where, params = _where_item(item)
     conn.execute(
-        "UPDATE queue SET attempts = attempts + 1, last_error = ? WHERE sku = ? AND grp = ?",
-        (error, item.sku, item.group),
+        f"UPDATE queue SET attempts = attempts + 1, last_error = ? WHERE {where}",
+        (error, *params),
     )
+
+
+def summary(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
+    """Counts for status and the run: due now (the next run sends them), deferred, how many
+    missed their night slot (they wait for the next one), and when the next deferred ones go."""
+    ready, params = window.ready()
+    goes = f"CASE WHEN due_at > ? THEN due_at ELSE '{window.next_night}' END"
+    row = conn.execute(
+        f"SELECT SUM({ready}) AS due, SUM(NOT {ready}) AS deferred, "
+        f"SUM(NOT {ready} AND due_at <= ?) AS missed, "
+        f"MIN(CASE WHEN NOT {ready} THEN {goes} END) AS next_at FROM queue",
+        (*params, *params, *params, window.now, *params, window.now),
+    ).fetchone()
+    by_group = dict(conn.execute("SELECT grp, COUNT(*) FROM queue GROUP BY grp").fetchall())
+    due_by_group = dict(
+        conn.execute(f"SELECT grp, COUNT(*) FROM queue WHERE {ready} GROUP BY grp", params)
+    )
+    return {
+        "due": int(row["due"] or 0),
+        "deferred": int(row["deferred"] or 0),
+        "missed_night": int(row["missed"] or 0),
+        "next_deferred_at": row["next_at"],
+        "by_group": {str(k): int(v) for k, v in by_group.items()},
+        "due_by_group": {str(k): int(v) for k, v in due_by_group.items()},
+    }
+
+
+def upcoming(conn: sqlite3.Connection, window: Window, limit: int) -> list[tuple[str, str, int]]:
+    """Deferred changes by (the time they go, group), soonest first."""
+    ready, params = window.ready()
+    goes = f"CASE WHEN due_at > ? THEN due_at ELSE '{window.next_night}' END"
+    rows = conn.execute(
+        f"SELECT {goes} AS at, grp, COUNT(*) AS n FROM queue WHERE NOT {ready} "
+        "GROUP BY at, grp ORDER BY at LIMIT ?",
+        (window.now, *params, limit),
+    )
+    return [(str(r["at"]), str(r["grp"]), int(r["n"])) for r in rows]
 
 
 # -- refused values wait for their retry (connector.products.refusals) --
@@ -157,27 +297,9 @@ def failed_attempt(conn: sqlite3.Connection, item: Queued, error: str) -> None:
 def postpone(
     conn: sqlite3.Connection, item: Queued, *, due_at: str, reason: str, error: str
 ) -> None:
+    where, args = _where_item(item)
     conn.execute(
         "UPDATE queue SET due_at = ?, reason = ?, last_error = ?, attempts = attempts + 1 "
-        "WHERE sku = ? AND grp = ?",
-        (due_at, reason, error, item.sku, item.group),
+        f"WHERE {where}",
+        (due_at, reason, error, *args),
     )
-
-
-# --
-
-
-def summary(conn: sqlite3.Connection, now: str) -> dict[str, Any]:
-    """Counts for status: due now, deferred, and when the next deferred ones go."""
-    row = conn.execute(
-        "SELECT SUM(due_at <= ?) AS due, SUM(due_at > ?) AS deferred, "
-        "MIN(CASE WHEN due_at > ? THEN due_at END) AS next_at FROM queue",
-        (now, now, now),
-    ).fetchone()
-    by_group = dict(conn.execute("SELECT grp, COUNT(*) FROM queue GROUP BY grp").fetchall())
-    return {
-        "due": int(row["due"] or 0),
-        "deferred": int(row["deferred"] or 0),
-        "next_deferred_at": row["next_at"],
-        "by_group": {str(k): int(v) for k, v in by_group.items()},
-    }

@@ -30,8 +30,8 @@ from connector.intake.crashpoints import crashpoint
 from connector.products import pending
 from connector.slots import iso, parse_iso
 
-HEADER = ["sku", "what", "values sent", "source file", "line", "Alephee says"]
-REFUSED = "refused"  # the queue's ``reason`` of a refused value waiting for its retry
+HEADER = ["sku", "brand", "what", "values sent", "source file", "line", "Alephee says"]
+REFUSED = pending.HELD  # the queue's ``reason`` of a refused value waiting for its retry
 
 
 def init(conn: sqlite3.Connection) -> None:
@@ -45,6 +45,11 @@ def init(conn: sqlite3.Connection) -> None:
             "CREATE TABLE send_context (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         ],
     )
+    migrate(  # a product is brand + SKU (connector.products.state)
+        conn,
+        "refusals_v2_brand",
+        ["ALTER TABLE refusal_lines ADD COLUMN brand TEXT NOT NULL DEFAULT ''"],
+    )
 
 
 # -- recording (inside the batch's transaction) -------------------------------------------------
@@ -53,9 +58,18 @@ def init(conn: sqlite3.Connection) -> None:
 def note(conn: sqlite3.Connection, item: pending.Queued, message: str, now: str) -> None:
     """A report line for ``item``, durable with the refusal it reports."""
     conn.execute(
-        "INSERT INTO refusal_lines (sku, what, vals, source, line, message, at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (item.sku, item.group, json.dumps(item.values), item.source, item.line, message, now),
+        "INSERT INTO refusal_lines (sku, brand, what, vals, source, line, message, at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            item.sku,
+            item.brand,
+            item.group,
+            json.dumps(item.values),
+            item.source,
+            item.line,
+            message,
+            now,
+        ),
     )
 
 
@@ -95,7 +109,7 @@ def retry_refused(conn: sqlite3.Connection, now: datetime, skus: list[str]) -> t
         where, args = _sku_filter(skus)
         forgotten = conn.execute(
             f"DELETE FROM refused WHERE {where} AND NOT EXISTS (SELECT 1 FROM queue q "
-            "WHERE q.sku = refused.sku AND q.grp = refused.grp)",
+            "WHERE q.sku = refused.sku AND q.brand = refused.brand AND q.grp = refused.grp)",
             args,
         ).rowcount
     return due, forgotten
@@ -145,6 +159,7 @@ def publish_pending(
 def _cells(row: sqlite3.Row) -> list[str]:
     return [
         row["sku"],
+        row["brand"],
         row["what"],
         json.dumps(json.loads(row["vals"]), sort_keys=True),
         row["source"] or "",
@@ -157,7 +172,7 @@ def write_refusals(config: Config, rows: list[list[str]], name: str) -> Path:
     delimiter = "," if config.outbox.locale == "en-US" else ";"
     decimal = "." if config.outbox.locale == "en-US" else ","
     for row in rows:
-        row[2] = _values(json.loads(row[2]), decimal)
+        row[3] = _values(json.loads(row[3]), decimal)
 
     def write(handle: BinaryIO) -> None:
         text = io.StringIO(newline="")

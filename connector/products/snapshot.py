@@ -1,4 +1,4 @@
-"""The last accepted state per SKU: what Alephee acknowledged, field by field.
+"""The last accepted state per product (brand + SKU): what Alephee acknowledged, field by field.
 
 A value lands here only after Alephee acknowledged that item (rule 1). Each group (stock,
 price) also keeps the ``as_of`` of the export it came from, so an older export that arrives late
@@ -16,12 +16,14 @@ import pandas as pd
 
 from connector.db import frame as db_frame
 from connector.db import migrate
-from connector.products.diff import ALL_FIELDS, GROUP_FIELDS, column
+from connector.products.diff import ALL_FIELDS, GROUP_FIELDS, KEY, column
 
 VALUE_COLUMNS = [column(f) for f in ALL_FIELDS]
+Key = tuple[str, str]
 
 
 def init(conn: sqlite3.Connection) -> None:
+    """The first version (keyed by SKU alone); ``products.state`` upgrades it."""
     cols = ", ".join(f"{c} INTEGER" for c in VALUE_COLUMNS)
     migrate(
         conn,
@@ -36,14 +38,15 @@ def init(conn: sqlite3.Connection) -> None:
 
 
 def load(conn: sqlite3.Connection, fields: Iterable[str] = ALL_FIELDS) -> pd.DataFrame:
-    """The accepted state of ``fields`` as a table (sku plus value columns, nullable integers).
-
-    Only the columns a file carries are loaded: on a million SKUs each column costs time."""
+    """The accepted state of ``fields`` as a table (sku, brand, value columns as nullable
+    integers). Only the columns a file carries are loaded: on a million products each column
+    costs time."""
     cols = [column(f) for f in ALL_FIELDS if f in set(fields)]
-    frame = db_frame(conn, f"SELECT {', '.join(['sku', *cols])} FROM accepted")
+    frame = db_frame(conn, f"SELECT {', '.join([*KEY, *cols])} FROM accepted")
     for col in cols:
         frame[col] = frame[col].astype("Int64")
-    frame["sku"] = frame["sku"].astype(str)
+    for col in KEY:
+        frame[col] = frame[col].astype(str)
     return frame
 
 
@@ -57,49 +60,59 @@ def signature(values: Mapping[str, Any], group: str) -> str:
 
 
 def accept(
-    conn: sqlite3.Connection, sku: str, group: str, values: Mapping[str, Any], as_of: str, now: str
+    conn: sqlite3.Connection,
+    key: Key,
+    group: str,
+    values: Mapping[str, Any],
+    as_of: str,
+    now: str,
 ) -> None:
     """Record an acknowledged group of values (call inside ``atomic``)."""
     cols = [column(f) for f in GROUP_FIELDS[group] if values.get(column(f)) is not None]
     as_of_col = f"{group}_as_of"
     assignments = ", ".join(f"{c} = excluded.{c}" for c in [*cols, as_of_col, "updated_at"])
-    names = ", ".join(["sku", *cols, as_of_col, "updated_at"])
-    marks = ", ".join("?" * (len(cols) + 3))
+    names = ", ".join([*KEY, *cols, as_of_col, "updated_at"])
+    marks = ", ".join("?" * (len(cols) + 4))
     conn.execute(
         f"INSERT INTO accepted ({names}) VALUES ({marks}) "
-        f"ON CONFLICT(sku) DO UPDATE SET {assignments}",
-        [sku, *(int(values[c]) for c in cols), as_of, now],
+        f"ON CONFLICT(sku, brand) DO UPDATE SET {assignments}",
+        [*key, *(int(values[c]) for c in cols), as_of, now],
     )
-    conn.execute("DELETE FROM refused WHERE sku = ? AND grp = ?", (sku, group))
+    conn.execute("DELETE FROM refused WHERE sku = ? AND brand = ? AND grp = ?", (*key, group))
 
 
 def refuse(
     conn: sqlite3.Connection,
-    sku: str,
+    key: Key,
     group: str,
     values: Mapping[str, Any],
     message: str,
     now: str,
 ) -> None:
     conn.execute(
-        "INSERT OR REPLACE INTO refused (sku, grp, signature, message, at) VALUES (?, ?, ?, ?, ?)",
-        (sku, group, signature(values, group), message, now),
+        "INSERT OR REPLACE INTO refused (sku, brand, grp, signature, message, at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (*key, group, signature(values, group), message, now),
     )
 
 
-def refused(conn: sqlite3.Connection, group: str) -> dict[str, str]:
-    """SKU -> signature of the values Alephee refused for that group."""
-    rows = conn.execute("SELECT sku, signature FROM refused WHERE grp = ?", (group,))
-    return {row["sku"]: row["signature"] for row in rows}
+def refused(conn: sqlite3.Connection, group: str) -> dict[Key, str]:
+    """(sku, brand) -> signature of the values Alephee refused for that group."""
+    rows = conn.execute("SELECT sku, brand, signature FROM refused WHERE grp = ?", (group,))
+    return {(row["sku"], row["brand"]): row["signature"] for row in rows}
 
 
-def skus_newer_than(conn: sqlite3.Connection, group: str, as_of: str) -> set[str]:
-    """SKUs whose accepted values of ``group`` come from an export newer than ``as_of``."""
-    rows = conn.execute(f"SELECT sku FROM accepted WHERE {group}_as_of > ?", (as_of,))
-    return {str(row[0]) for row in rows}
+def keys_newer_than(conn: sqlite3.Connection, group: str, as_of: str) -> set[Key]:
+    """Products whose accepted values of ``group`` come from an export newer than ``as_of``."""
+    rows = conn.execute(f"SELECT sku, brand FROM accepted WHERE {group}_as_of > ?", (as_of,))
+    return {(str(row[0]), str(row[1])) for row in rows}
+
+
+__all__ = ["KEY", "Key", "accept", "counts", "keys_newer_than", "load", "refuse", "refused"]
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:
-    row = conn.execute("SELECT COUNT(*) FROM accepted").fetchone()
+    """Acknowledged and refused values, in changes: one per product and group (stock, price)."""
+    row = conn.execute("SELECT COUNT(stock_as_of) + COUNT(price_as_of) FROM accepted").fetchone()
     refused_row = conn.execute("SELECT COUNT(*) FROM refused").fetchone()
-    return {"accepted": int(row[0]), "refused": int(refused_row[0])}
+    return {"accepted": int(row[0] or 0), "refused": int(refused_row[0])}

@@ -123,7 +123,7 @@ def gather(conn: sqlite3.Connection, config: Config, now: datetime) -> Facts:
         file_counts=Ledger(conn).counts(days=days, now=now),
         refusals=refusals[:MAX_LISTED],
         refused_total=len(refusals),
-        queue=pending.summary(conn, iso(now)),
+        queue=pending.summary(conn, pending.Window.at(now, config.schedule)),
         upcoming=_upcoming(conn, now),
         old_deferred=_old_deferred(conn, now - timedelta(hours=config.alerts.deferred_hours)),
         orders=orders_ledger.counts(conn),

@@ -134,8 +134,9 @@ class Sandbox:
     def reset_requests(self) -> None:
         self._core.reset_requests()
 
-    def product(self, sku: str) -> dict[str, Any]:
-        return self._core.product(sku)
+    def product(self, sku: str, brand: str | None = None) -> dict[str, Any]:
+        """The product Alephee would match: SKU, then OwnCode; ``brand`` (name or id) narrows."""
+        return self._core.product(sku, brand)
 
     def order(self, order_id: int) -> dict[str, Any]:
         return self._core.order(order_id)

@@ -12,7 +12,7 @@ answered on loopback addresses.
     POST /_sandbox/orders/{id}/not-found  {"times": n}: integrate answers "Order not found" n times
     POST /_sandbox/faults               a Fault object or a list of them
     GET  /_sandbox/requests             the request log (API key masked)
-    GET  /_sandbox/products/{sku}       the SKU's current ProductCatalog dict
+    GET  /_sandbox/products/{sku}       the SKU's current ProductCatalog dict (?brand=name or id)
     GET  /_sandbox/updates/{sku}        {"SKU": sku, "Updates": n}
     POST /_sandbox/reset                clears the request log, pending faults and rate limits
     GET  /_sandbox/quirks               the live-API quirks and whether each is on
@@ -25,7 +25,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from connector.errors import ConfigError
 from connector.sandbox.binding import ApiError, ApiResponse, error_body
@@ -112,7 +112,7 @@ ACTIONS: tuple[tuple[str, re.Pattern[str], Action], ...] = (
     ("POST", re.compile(r"orders/(-?\d+)/not-found"), _not_found),
     ("POST", re.compile(r"faults"), _faults),
     ("GET", re.compile(r"requests"), lambda core, _, __: [r.to_json() for r in core.requests()]),
-    ("GET", re.compile(r"products/(.+)"), lambda core, _, sku: core.product(sku)),
+    ("GET", re.compile(r"products/(.+)"), lambda core, q, sku: core.product(sku, q.get("brand"))),
     (
         "GET",
         re.compile(r"updates/(.+)"),
@@ -129,9 +129,12 @@ def handle(
 ) -> ApiResponse:
     if not host.startswith(LOOPBACK):
         return ApiResponse(403, error_body(403, "the control API answers loopback clients only"))
-    rest = unquote(urlsplit(target).path[len(PREFIX) :]).rstrip("/")
+    parts = urlsplit(target)
+    rest = unquote(parts.path[len(PREFIX) :]).rstrip("/")
     try:
         data = json.loads(body.decode("utf-8")) if body else None
+        if method == "GET":
+            data = dict(parse_qsl(parts.query))  # a GET action reads its query as its body
         for verb, pattern, action in ACTIONS:
             found = pattern.fullmatch(rest)
             if found and verb == method:

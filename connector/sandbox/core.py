@@ -79,8 +79,8 @@ class SandboxCore:
         with self.store.lock:
             return list(self.store.requests)
 
-    def product(self, sku: str) -> dict[str, Any]:
-        return self.store.product(sku)
+    def product(self, sku: str, brand: str | None = None) -> dict[str, Any]:
+        return self.store.product(sku, brand)
 
     def order(self, order_id: int) -> dict[str, Any]:
         return self.store.get_order(order_id)

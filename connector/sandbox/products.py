@@ -10,7 +10,7 @@ from connector.sandbox import model
 from connector.sandbox.binding import ApiError, ApiRequest, ApiResponse, page_response
 from connector.sandbox.model import ci_get, ci_path, ci_set, fold_keys
 from connector.sandbox.product_rules import ItemChange, Message, check_item, error
-from connector.sandbox.store import Product, Store
+from connector.sandbox.store import Product, Store, brand_matches
 
 
 def price_list_id(request: ApiRequest, *, required: bool) -> int | None:
@@ -71,12 +71,7 @@ def _matches_filters(request: ApiRequest, product: Product) -> bool:
 
 
 def _brand_matches(ident: Any, wanted: str) -> bool:
-    """Brand given by Id or by Name (names compared without regard to case)."""
-    brand = ci_get(ident, "Brand")
-    name, brand_id = ci_get(brand, "Name"), ci_get(brand, "Id")
-    if wanted.strip().isdigit() and brand_id == int(wanted):
-        return True
-    return isinstance(name, str) and name.casefold() == wanted.strip().casefold()
+    return brand_matches({"Identification": ident}, wanted)
 
 
 def _public_view(product: Product, list_id: int | None) -> Product:

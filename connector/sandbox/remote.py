@@ -70,8 +70,9 @@ class SandboxControl:
         """Clears the request log, pending faults and rate-limit state."""
         self._call("POST", "/reset")
 
-    def product(self, sku: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", f"/products/{quote(sku, safe='')}")
+    def product(self, sku: str, brand: str | None = None) -> dict[str, Any]:
+        query = f"?brand={quote(brand, safe='')}" if brand is not None else ""
+        result: dict[str, Any] = self._call("GET", f"/products/{quote(sku, safe='')}{query}")
         return result
 
     def order(self, order_id: int) -> dict[str, Any]:

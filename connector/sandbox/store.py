@@ -18,6 +18,15 @@ Product = dict[str, Any]
 Order = dict[str, Any]
 
 
+def brand_matches(product: Product, wanted: str) -> bool:
+    """Brand given by Id or by Name (names compared without regard to case)."""
+    brand = ci_get(ci_get(product, "Identification"), "Brand")
+    name, brand_id = ci_get(brand, "Name"), ci_get(brand, "Id")
+    if wanted.strip().isdigit() and brand_id == int(wanted):
+        return True
+    return isinstance(name, str) and name.casefold() == wanted.strip().casefold()
+
+
 class Store:
     def __init__(self, options: SandboxOptions) -> None:
         self.options = options
@@ -88,11 +97,20 @@ class Store:
         self.product_updated_at[ci_get(ident, "Id")] = self.now()
         self.updates[str(ci_get(ident, "SKU"))] += 1
 
-    def product(self, sku: str) -> Product:
+    def product(self, sku: str, brand: str | None = None) -> Product:
         with self.lock:
-            found = self.products_by_sku(sku) or self.products_by_own_code(sku)
+            found = []
+            for candidates in (self.products_by_sku(sku), self.products_by_own_code(sku)):
+                if brand is not None:
+                    candidates = [p for p in candidates if brand_matches(p, brand)]
+                if candidates:
+                    found = candidates
+                    break
             if not found:
-                raise KeyError(f"no product with SKU or OwnCode {sku!r} in the sandbox catalog")
+                under = f" under brand {brand!r}" if brand is not None else ""
+                raise KeyError(
+                    f"no product with SKU or OwnCode {sku!r}{under} in the sandbox catalog"
+                )
             return copy.deepcopy(found[0])
 
     # -- orders ------------------------------------------------------------------------------
