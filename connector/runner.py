@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
@@ -31,13 +32,12 @@ from connector.errors import InstanceRunning, StopError
 from connector.intake import Claim, Intake, Outcome, Watcher
 from connector.orders import ledger as orders_ledger
 from connector.orders.cycles import run_due_cycles
-from connector.products import catalog, pending, snapshot
-from connector.products.files import process_file
-from connector.products.sync import send_due
 from connector.progress import Progress
-from connector.readers.mapping import load_mappings
 from connector.runlog import RunSummary
 from connector.slots import iso
+
+if TYPE_CHECKING:
+    from connector.readers.mapping import ProductMapping
 
 log = logging.getLogger(__name__)
 utcnow = clock.now  # kept for callers of the old name
@@ -73,17 +73,41 @@ def instance_lock(config: Config) -> Iterator[None]:
         lock.release()
 
 
-def open_state(config: Config) -> sqlite3.Connection:
+def open_state(config: Config, *, products: bool = True) -> sqlite3.Connection:
     conn = db.connect(config.db_path)
-    for module in (snapshot, pending, catalog, orders_ledger, runlog):
+    for module in (orders_ledger, runlog):
         module.init(conn)
+    if products:
+        open_products(conn)
     return conn
+
+
+# The products pipeline (readers, diff, queue, catalog) loads pandas and pyarrow: about 1 s.
+# ``once`` imports it only when a file is ready, the catalog is to be refreshed, or the change
+# queue holds something (``_queue_waiting``), so a pass with nothing to do costs no more than
+# Python's start (docs/performance.md; tests/test_idle_imports.py).
+
+
+def open_products(conn: sqlite3.Connection) -> None:
+    from connector.products import catalog, pending, snapshot
+
+    for module in (snapshot, pending, catalog):
+        module.init(conn)
+
+
+def _queue_waiting(conn: sqlite3.Connection) -> bool:
+    """Whether ``connector.products.pending``'s queue table holds any change, asked without
+    importing it."""
+    try:
+        return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM queue)").fetchone()[0])
+    except sqlite3.OperationalError:  # no such table: no file was ever processed here
+        return False
 
 
 def once(config: Config, options: Options | None = None) -> tuple[int, RunSummary]:
     options = options or Options()
     with instance_lock(config):
-        conn = open_state(config)
+        conn = open_state(config, products=False)  # opened in one_pass when there is work
         kind = RecordingClient if options.dry_run else AlephClient
         client = kind(config.alephee, config.retry, sleep=options.sleep)
         try:
@@ -159,13 +183,19 @@ def one_pass(
     intake.recover()
     ready = intake.ready(wait=wait)
     now = options.now()
+    if ready or options.refresh_catalog or options.dry_run or _queue_waiting(conn):
+        open_products(conn)  # imports the pipeline: see open_products
     if ready or options.refresh_catalog:
+        from connector.products import catalog
+
         catalog.ensure_fresh(
             conn, client, now, config.schedule.catalog_refresh_hours, force=options.refresh_catalog
         )
-    mappings = load_mappings(config.folders.mappings) if ready else []
+    mappings = _load_mappings(config) if ready else []
 
     def handler(claim: Claim) -> Outcome:
+        from connector.products.files import process_file
+
         result = process_file(
             conn, config, mappings, claim.path, as_of=claim.as_of, now=options.now()
         )
@@ -196,6 +226,12 @@ def one_pass(
         plan.cycles(cycle is not None)
 
 
+def _load_mappings(config: Config) -> list[ProductMapping]:
+    from connector.readers.mapping import load_mappings
+
+    return load_mappings(config.folders.mappings)
+
+
 def _orders_on(config: Config, options: Options) -> bool:
     return options.orders and config.orders.enabled
 
@@ -223,6 +259,11 @@ def _send(
     summary: RunSummary,
     options: Options,
 ) -> None:
+    if not _queue_waiting(conn):
+        return
+    from connector.products import pending
+    from connector.products.sync import send_due
+
     now = options.now()
     due = pending.summary(conn, iso(now))["due"]
     if not due:
