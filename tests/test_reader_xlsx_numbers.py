@@ -1,0 +1,68 @@
+"""XLSX number cells become text by whole-column Arrow work (``xlsx._number_texts``); every
+cell must read exactly as ``cell_text`` writes it one by one: 15 significant digits, the
+mapping's decimal separator, whole numbers without a decimal part."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from connector.readers.xlsx import EXACT_INTEGER_LIMIT, _column_text, cell_text
+
+EDGES = [
+    0.1 + 0.2,
+    1e-4,
+    9.99e-5,
+    1.5e-4,
+    99999999999999.9,
+    123456789012345.5,
+    1e15,
+    1e15 + 0.5,
+    -0.0,
+    1493.8176000000001,
+    2.0**53,
+    2.0**53 - 1,
+    float("nan"),
+    float("inf"),
+    -float("inf"),
+    5e-324,
+]
+NUMBERS = st.one_of(
+    st.floats(),
+    st.sampled_from(EDGES),
+    st.integers(-(10**9), 10**9).map(lambda cents: cents / 100),  # prices
+    st.integers(-EXACT_INTEGER_LIMIT + 1, EXACT_INTEGER_LIMIT - 1),
+    st.integers(0, 500).map(float),  # stock as Excel stores it
+)
+CELLS = st.lists(st.one_of(NUMBERS, st.just(""), st.just("ABC-1")), min_size=1, max_size=40)
+
+
+def column(cells: list[object]) -> np.ndarray:
+    values = np.empty(len(cells), dtype=object)
+    values[:] = cells
+    return values
+
+
+@settings(max_examples=300, deadline=None)
+@given(CELLS, st.sampled_from([",", "."]))
+def test_a_column_reads_as_each_cell_alone(cells: list[object], decimal: str) -> None:
+    texts, odd = _column_text(column(cells), decimal)
+    assert texts.tolist() == [cell_text(cell, decimal) for cell in cells]
+    expected_odd = [
+        i
+        for i, cell in enumerate(cells)
+        if type(cell) in (int, float)
+        and not (float(cell).is_integer() and abs(float(cell)) < EXACT_INTEGER_LIMIT)
+    ]
+    assert odd.tolist() == expected_odd
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(NUMBERS, min_size=1, max_size=40), st.sampled_from([",", "."]))
+def test_a_column_of_numbers_only_stays_in_arrow_and_reads_the_same(
+    cells: list[float | int], decimal: str
+) -> None:
+    texts, _ = _column_text(column(cells), decimal)
+    assert str(texts.dtype) == "str"
+    assert texts.tolist() == [cell_text(cell, decimal) for cell in cells]
