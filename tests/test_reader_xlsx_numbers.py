@@ -1,14 +1,18 @@
-"""XLSX number cells become text by whole-column Arrow work (``xlsx._number_texts``); every
-cell must read exactly as ``cell_text`` writes it one by one: 15 significant digits, the
-mapping's decimal separator, whole numbers without a decimal part."""
+"""XLSX fast paths read what the plain ones read. Number cells become text by whole-column
+Arrow work (``xlsx._number_texts``); every cell must read exactly as ``cell_text`` writes it
+one by one: 15 significant digits, the mapping's decimal separator, whole numbers without a
+decimal part."""
 
 from __future__ import annotations
+
+import string
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.readers.xlsx import EXACT_INTEGER_LIMIT, _column_text, cell_text
+from connector.readers.xlsx_scan import _TWO_LETTERS
 
 EDGES = [
     0.1 + 0.2,
@@ -66,3 +70,15 @@ def test_a_column_of_numbers_only_stays_in_arrow_and_reads_the_same(
     texts, _ = _column_text(column(cells), decimal)
     assert str(texts.dtype) == "str"
     assert texts.tolist() == [cell_text(cell, decimal) for cell in cells]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=60), st.text(alphabet='AZaz1 r="<c>', max_size=30))
+def test_the_wide_column_check_finds_what_a_letter_by_letter_search_finds(
+    noise: bytes, cells: str
+) -> None:
+    """``xlsx_scan`` looks for a column past Z (' r="AB...') with a regex; the search it
+    replaced mapped every capital to A and looked for ' r="AA'."""
+    segment = noise + cells.encode()
+    letters = bytes.maketrans(string.ascii_uppercase.encode(), b"A" * 26)
+    assert bool(_TWO_LETTERS.search(segment)) == (b' r="AA' in segment.translate(letters))
