@@ -85,7 +85,7 @@ def open_state(config: Config, *, products: bool = True) -> sqlite3.Connection:
 # The products pipeline (readers, diff, queue, catalog) loads pandas and pyarrow: about 1 s.
 # ``once`` imports it only when a file is ready, the catalog is to be refreshed, or the change
 # queue holds something (``_queue_waiting``), so a pass with nothing to do costs no more than
-# Python's start (docs/performance.md; tests/test_idle_imports.py).
+# Python's start (bench/README.md, issue 14; tests/test_idle_imports.py).
 
 
 def open_products(conn: sqlite3.Connection) -> None:
