@@ -172,6 +172,89 @@ def xlsx_openpyxl(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
     return {"rows": count}
 
 
+def run_latency(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
+    """Seconds from a complete file in the inbox to the first POST /v2/products that a
+    running ``connector run`` (default [intake] settings, catalog fresh) sends for it."""
+    import os
+    import shutil
+    import subprocess
+    import threading
+    import time
+
+    from connector.config import IntakeSettings
+    from connector.operator.scaffold import init_workspace
+    from connector.sandbox import Sandbox, SandboxOptions
+    from connector.sandbox.fixtures import make_catalog
+
+    folder = work / "latency"
+    shutil.rmtree(folder, ignore_errors=True)
+    key = "bench-key-1234"
+    options = SandboxOptions(api_key=key, account_id=1001, rate_per_minute=100_000, burst=100_000)
+    with Sandbox(options).start() as sandbox:
+        catalog = make_catalog(rows)
+        sandbox.load_catalog(catalog)
+        init_workspace(folder)
+        config = folder / "connector.toml"
+        text = config.read_text(encoding="utf-8")
+        for old, new in {
+            '# base_url = "https://api.alephcrm.com"': f'base_url = "{sandbox.url}"',
+            '# api_key = ""': f'api_key = "{key}"',
+            "account_id = 0 ": "account_id = 1001 ",
+            "[orders]\n# enabled = true": "[orders]\nenabled = false",
+        }.items():
+            text = text.replace(old, new)
+        config.write_text(text, encoding="utf-8")
+        (folder / "mappings" / "stock-prices.toml").write_text(sync_data.MAPPING, "utf-8")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ALEPHEE_")}
+        command = [sys.executable, "-m", "connector", "--config", str(config)]
+        subprocess.run([*command, "once", "--refresh-catalog"], env=env, check=True)
+        watcher = subprocess.Popen(
+            [*command, "run"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+        )
+        started = threading.Event()
+
+        def listen() -> None:
+            assert watcher.stdout is not None
+            for line in watcher.stdout:
+                if "watching" in line.lower():
+                    started.set()
+
+        threading.Thread(target=listen, daemon=True).start()
+        if not started.wait(60):
+            sys.exit("connector run did not start watching within 60 s")
+        sandbox.reset_requests()
+        clock.lap("setup")
+        sku = catalog[0]["Identification"]["SKU"]
+        scratch = folder / "stock-1.csv.part"
+        scratch.write_bytes(
+            "Listado;;;;;\r\nCódigo;Descripción;Marca;Stock;Precio c/IVA;Costo\r\n"
+            f"{sku};Artículo;ACME;4321;1.000,00;550,00\r\n".encode("cp1252")
+        )
+        os.replace(scratch, folder / "inbox" / "stock-1.csv")  # complete from this instant
+        ready_at = time.monotonic()
+        posted = None
+        while time.monotonic() - ready_at < 120:
+            if any(r.method == "POST" and r.path.endswith("/products") for r in sandbox.requests):
+                posted = time.monotonic() - ready_at
+                break
+            time.sleep(0.02)
+        clock.lap("file -> first POST")
+        watcher.terminate()  # an idle `run` may finish its rescan wait first (main, 2026-12)
+        try:
+            watcher.wait(10)
+        except subprocess.TimeoutExpired:
+            watcher.kill()
+            watcher.wait(10)
+    intake = IntakeSettings()
+    settle = max(intake.min_age_seconds, intake.stable_checks * intake.check_interval_seconds)
+    return {"seconds": posted, "settle": settle}
+
+
 KINDS: dict[str, Callable[[Path, int, Clock], dict[str, Any]]] = {
     "duckdb": duckdb_diff,
     "polars": polars_diff,
@@ -180,6 +263,7 @@ KINDS: dict[str, Callable[[Path, int, Clock], dict[str, Any]]] = {
     "xlsx-calamine": xlsx_calamine,
     "xlsx-calamine-rows": xlsx_calamine_rows,
     "xlsx-openpyxl": xlsx_openpyxl,
+    "run-latency": run_latency,
 }
 
 
