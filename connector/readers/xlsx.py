@@ -242,7 +242,7 @@ def _number_texts(numbers: npt.NDArray[np.float64], decimal: str) -> tuple[pa.Ar
     Arrow writes whole numbers, and the shortest text that reads back as the same float for
     the rest: that is ``format(n, ".15g")`` whenever it has at most 15 digits, no exponent and
     the number is in %g's fixed-point range. The others (about none in an export: 0.1 + 0.2,
-    1e-05) go through ``format`` one by one. Measured 4 times faster than ``format`` for all.
+    1e-05) go through ``format`` one by one. Measured 2-3 times faster on a price column.
     """
     exact = (numbers == np.trunc(numbers)) & (np.abs(numbers) < EXACT_INTEGER_LIMIT)
     wholes = pa.array(np.where(exact, numbers, 0).astype(np.int64)).cast(pa.string())
