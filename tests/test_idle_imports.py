@@ -18,7 +18,7 @@ from connector.config import Config
 from connector.sandbox.fixtures import make_catalog
 from tests.workspace_support import ROOT, fast_sandbox, workspace
 
-HEAVY = {"pandas", "pyarrow", "numpy", "openpyxl", "python_calamine", "defusedxml"}
+HEAVY = {"pandas", "pyarrow", "numpy", "openpyxl", "python_calamine"}
 DAY = "2026-11-23T15:00:00Z"  # 12:00 in Buenos Aires
 LATER = "2026-11-23T15:05:00Z"  # five minutes on: no order cycle is due yet
 NO_ORDERS = "[orders]\nenabled = false\n"
