@@ -5,14 +5,20 @@ decimal part."""
 
 from __future__ import annotations
 
+import re
 import string
+import zipfile
+from pathlib import Path
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
 
+from connector.readers.guard import open_xlsx_zip
 from connector.readers.xlsx import EXACT_INTEGER_LIMIT, _column_text, cell_text
-from connector.readers.xlsx_scan import _TWO_LETTERS
+from connector.readers.xlsx_scan import _TWO_LETTERS, scan_workbook
+from tests.reader_support import write_workbook
 
 EDGES = [
     0.1 + 0.2,
@@ -73,12 +79,32 @@ def test_a_column_of_numbers_only_stays_in_arrow_and_reads_the_same(
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=60), st.text(alphabet='AZaz1 r="<c>', max_size=30))
-def test_the_wide_column_check_finds_what_a_letter_by_letter_search_finds(
-    noise: bytes, cells: str
-) -> None:
-    """``xlsx_scan`` looks for a column past Z (' r="AB...') with a regex; the search it
-    replaced mapped every capital to A and looked for ' r="AA'."""
+@given(st.binary(max_size=60), st.text(alphabet='AZaz1 \t\nr="<c>', max_size=30))
+def test_the_wide_column_check_finds_every_column_past_z(noise: bytes, cells: str) -> None:
+    """``xlsx_scan`` looks for a column past Z with one regex search. It finds all that the
+    search it replaced found (every capital mapped to A, then ' r="AA'), and a reference after
+    any whitespace too: calamine reads <c\tr="ZZ2"> at column ZZ."""
     segment = noise + cells.encode()
     letters = bytes.maketrans(string.ascii_uppercase.encode(), b"A" * 26)
-    assert bool(_TWO_LETTERS.search(segment)) == (b' r="AA' in segment.translate(letters))
+    if b' r="AA' in segment.translate(letters) or re.search(rb'\sr="[A-Z]{2}', segment):
+        assert _TWO_LETTERS.search(segment)
+
+
+def test_a_cell_reference_after_a_tab_is_measured_as_calamine_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "stock.xlsx"
+    write_workbook(path, {"Stock": [["Código", "Stock"], ["0001", 5]]})
+    part = "xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(path) as source:
+        parts = {info.filename: source.read(info) for info in source.infolist()}
+    parts[part] = parts[part].replace(b"</row></sheetData>", _TAB_CELL + b"</row></sheetData>", 1)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    with CalamineWorkbook.from_path(str(path)) as workbook:
+        assert workbook.get_sheet_by_index(0).width == 702  # column ZZ
+    with open_xlsx_zip(path) as archive:
+        scan = scan_workbook(path, archive)
+    assert scan.sheet("Stock").width >= 702
+
+
+_TAB_CELL = b'<c\tr="ZZ2" t="n"><v>1</v></c>'

@@ -37,7 +37,9 @@ DTD_MARKERS_UTF16 = tuple(
 _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,9})\"")
 _ROW_REF_USUAL = re.compile(rb'<row r="(\d{1,9})"')  # a literal prefix: five times faster
 _WIDE_REF = re.compile(rb"\sr=\"([A-Z]{2,3})\d")
-_TWO_LETTERS = re.compile(rb' r="[A-Z][A-Z]')  # a column past Z; faster than translating
+# A column past Z, whatever whitespace comes before r= (calamine reads <c\tr="ZZ2"> at ZZ):
+# a literal prefix keeps the search fast; _WIDE_REF then measures exactly.
+_TWO_LETTERS = re.compile(rb'r="[A-Z][A-Z]')
 _UNCACHED = re.compile(
     rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
     rb"(<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
