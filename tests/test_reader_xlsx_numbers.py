@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
@@ -90,21 +91,30 @@ def test_the_wide_column_check_finds_every_column_past_z(noise: bytes, cells: st
         assert _TWO_LETTERS.search(segment)
 
 
-def test_a_cell_reference_after_a_tab_is_measured_as_calamine_reads_it(tmp_path: Path) -> None:
+ODD_CELLS = {
+    "after a tab": (b'<c\tr="ZZ2" t="n"><v>1</v></c></row>', 2),
+    "single quotes": (b"</row><row r='5000'><c r='ZZ5000' t=\"n\"><v>1</v></c></row>", 5000),
+}
+
+
+@pytest.mark.parametrize("name", list(ODD_CELLS))
+def test_a_cell_reference_is_measured_as_calamine_reads_it(tmp_path: Path, name: str) -> None:
+    """The dense-grid guard must see the grid calamine will build: XML allows any whitespace
+    before an attribute and either quote around its value, and calamine reads them all."""
+    cell, rows = ODD_CELLS[name]
     path = tmp_path / "stock.xlsx"
     write_workbook(path, {"Stock": [["Código", "Stock"], ["0001", 5]]})
     part = "xl/worksheets/sheet1.xml"
     with zipfile.ZipFile(path) as source:
         parts = {info.filename: source.read(info) for info in source.infolist()}
-    parts[part] = parts[part].replace(b"</row></sheetData>", _TAB_CELL + b"</row></sheetData>", 1)
+    parts[part] = parts[part].replace(b"</row></sheetData>", cell + b"</sheetData>", 1)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
-        for name, data in parts.items():
-            target.writestr(name, data)
+        for part_name, data in parts.items():
+            target.writestr(part_name, data)
     with CalamineWorkbook.from_path(str(path)) as workbook:
-        assert workbook.get_sheet_by_index(0).width == 702  # column ZZ
+        sheet = workbook.get_sheet_by_index(0)
+        assert (sheet.width, sheet.height) == (702, rows)  # column ZZ
     with open_xlsx_zip(path) as archive:
-        scan = scan_workbook(path, archive)
-    assert scan.sheet("Stock").width >= 702
-
-
-_TAB_CELL = b'<c\tr="ZZ2" t="n"><v>1</v></c>'
+        measured = scan_workbook(path, archive).sheet("Stock")
+    assert measured.width >= 702
+    assert measured.dense_cells >= 702 * rows

@@ -34,18 +34,19 @@ DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 DTD_MARKERS_UTF16 = tuple(
     marker.decode().encode(codec) for marker in DTD_MARKERS for codec in ("utf-16-le", "utf-16-be")
 )
-_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,9})\"")
+# XML quotes an attribute with " or ': calamine reads <row r='5000'> as row 5000.
+_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=[\"'](\d{1,9})[\"']")
 _ROW_REF_USUAL = re.compile(rb'<row r="(\d{1,9})"')  # a literal prefix: five times faster
-_WIDE_REF = re.compile(rb"\sr=\"([A-Z]{2,3})\d")
-# A column past Z, whatever whitespace comes before r= (calamine reads <c\tr="ZZ2"> at ZZ):
-# a literal prefix keeps the search fast; _WIDE_REF then measures exactly.
-_TWO_LETTERS = re.compile(rb'r="[A-Z][A-Z]')
+_WIDE_REF = re.compile(rb"\sr=[\"']([A-Z]{2,3})\d")
+# A column past Z, whatever whitespace and quote come with r= (calamine reads <c\tr='ZZ2'>
+# at ZZ): a literal prefix keeps the search fast; _WIDE_REF then measures exactly.
+_TWO_LETTERS = re.compile(rb"r=[\"'][A-Z][A-Z]")
 _UNCACHED = re.compile(
     rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
     rb"(<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
 )
 _UNCACHED_ENDS = (b"</f></c>", b"/></c>", b"<v></v></c>")  # how a cell without <v> ends
-_CELL_REF = re.compile(rb"\sr=\"([A-Z]{1,3})(\d{1,7})\"")
+_CELL_REF = re.compile(rb"\sr=[\"']([A-Z]{1,3})(\d{1,7})[\"']")
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
