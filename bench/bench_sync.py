@@ -35,7 +35,8 @@ import sync_report as report
 from sync_report import Row
 
 HERE = Path(__file__).resolve().parent
-TARGET_SECONDS, TARGET_MB, TARGET_FACTOR = 5.0, 800.0, 3.0  # "a few s", "well under 1 GB"
+# The sync issue's targets for the 1M-row diff (issue 14 quotes them): never restated.
+TARGET_SECONDS, TARGET_MB, TARGET_FACTOR = 1.5, 600.0, 3.0
 
 
 def child(script: str, *args: object) -> dict[str, Any]:

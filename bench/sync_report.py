@@ -16,7 +16,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 SECTION = "## Diff and sync"
-LEFT = ("measurement", "step", "file", "note")  # text columns; the others are numbers
+# text columns; the others are numbers
+LEFT = ("measurement", "step", "file", "note", "figure", "target", "anchor", "result")
 
 
 @dataclass(frozen=True)
@@ -98,14 +99,14 @@ def timing_lines(rows: list[Row]) -> list[list[str]]:
     return lines
 
 
-def write_section(readme: Path, body: str) -> None:
-    """Replace (or add) the "Diff and sync" section; every other line stays as it was."""
-    section = f"{SECTION}\n\n{body.strip()}\n"
+def write_section(readme: Path, body: str, title: str = SECTION) -> None:
+    """Replace (or add) the section ``title``; every other line stays as it was."""
+    section = f"{title}\n\n{body.strip()}\n"
     if not readme.exists():
         readme.write_text(section, encoding="utf-8")
         return
     text = readme.read_text(encoding="utf-8")
-    pattern = re.compile(rf"^{re.escape(SECTION)}[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
+    pattern = re.compile(rf"^{re.escape(title)}[ \t]*\n.*?(?=^## |\Z)", re.M | re.S)
     if pattern.search(text):
         after = pattern.split(text, maxsplit=1)[1]
         text = pattern.sub(lambda _: section + ("\n" if after else ""), text, count=1)

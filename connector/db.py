@@ -12,10 +12,12 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from connector.errors import ConfigError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _savepoints = threading.local()
 
@@ -98,6 +100,8 @@ def frame(
 ) -> pd.DataFrame:
     """A query as a DataFrame, fast: plain tuples in chunks (``read_sql_query`` goes through
     the Row factory, several times slower and larger on a million rows)."""
+    import pandas as pd  # here: opening the state must not load pandas (an idle pass never does)
+
     cursor = conn.cursor()
     cursor.row_factory = None
     cursor.execute(sql, params)

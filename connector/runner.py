@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
@@ -39,16 +40,13 @@ from connector.errors import InstanceRunning, StopError, StopRequested
 from connector.intake import Claim, Intake, Outcome, Watcher
 from connector.orders import ledger as orders_ledger
 from connector.orders.cycles import run_due_cycles
-from connector.products import catalog, pending, refusals
-from connector.products import state as products_state
-from connector.products.files import process_file
-from connector.products.sync import send_due
 from connector.progress import Progress
-from connector.readers.mapping import load_mappings
 from connector.runlog import RunSummary
-from connector.shipping import stage as shipping_stage
 from connector.shipping import state as shipping_state
 from connector.slots import iso
+
+if TYPE_CHECKING:
+    from connector.readers.mapping import ProductMapping
 
 log = logging.getLogger(__name__)
 utcnow = clock.now  # kept for callers of the old name
@@ -105,19 +103,49 @@ def instance_lock(config: Config) -> Iterator[None]:
         lock.release()
 
 
-def open_state(config: Config) -> sqlite3.Connection:
+def open_state(config: Config, *, products: bool = True) -> sqlite3.Connection:
     conn = db.connect(config.db_path)
-    for module in (products_state, orders_ledger, runlog, refusals):
+    for module in (orders_ledger, runlog):
         module.init(conn)
     for part in (orderrefs, shipping_state, documents_ledger):  # orders back to Alephee
         part.init(conn)
+    if products:
+        open_products(conn)
     return conn
+
+
+# The products pipeline (readers, diff, queue, catalog) loads pandas and pyarrow: about 1 s.
+# ``once`` imports it only when a file is ready, the catalog is to be refreshed, or the change
+# queue holds something (``_queue_waiting``), so a pass with nothing to do costs no more than
+# Python's start (bench/README.md, issue 14; tests/test_idle_imports.py).
+
+
+def open_products(conn: sqlite3.Connection) -> None:
+    from connector.products import refusals
+    from connector.products import state as products_state
+
+    for module in (products_state, refusals):
+        module.init(conn)
+
+
+def _queue_waiting(conn: sqlite3.Connection) -> bool:
+    """Whether the products side has work without a file: a change in the queue
+    (``connector.products.pending``) or a refusal not yet reported (``refusals``), asked
+    without importing them."""
+    return _any_row(conn, "queue") or _any_row(conn, "refusal_lines")
+
+
+def _any_row(conn: sqlite3.Connection, table: str) -> bool:
+    try:
+        return bool(conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0])
+    except sqlite3.OperationalError:  # no such table: no file was ever processed here
+        return False
 
 
 def once(config: Config, options: Options | None = None) -> tuple[int, RunSummary]:
     options = options or Options()
     with instance_lock(config):
-        conn = open_state(config)
+        conn = open_state(config, products=False)  # opened in one_pass when there is work
         kind = RecordingClient if options.dry_run else AlephClient
         client = open_client(config, sleep=options.sleep, clock=options.monotonic, kind=kind)
         try:
@@ -231,13 +259,19 @@ def _products(
     ready = intake.ready(wait=wait)
     ready = documents_stage.without_documents(config, ready)  # documents: their own step below
     now = options.now()
+    if ready or options.refresh_catalog or options.dry_run or _queue_waiting(conn):
+        open_products(conn)  # imports the pipeline: see open_products
     if ready or options.refresh_catalog:
+        from connector.products import catalog
+
         catalog.ensure_fresh(
             conn, client, now, config.schedule.catalog_refresh_hours, force=options.refresh_catalog
         )
-    mappings = load_mappings(config.folders.mappings) if ready else []
+    mappings = _load_mappings(config) if ready else []
 
     def handler(claim: Claim) -> Outcome:
+        from connector.products.files import process_file
+
         result = process_file(
             conn,
             config,
@@ -250,7 +284,11 @@ def _products(
         )
         return Outcome(status="done", detail="", counts=result.counts)
 
-    routed = shipping_stage.route(handler, config, conn, client, options.now)  # status files
+    routed: Callable[[Claim], Outcome] = handler
+    if ready:  # status files through the shipping stage (its readers load pandas: only now)
+        from connector.shipping import stage as shipping_stage
+
+        routed = shipping_stage.route(handler, config, conn, client, options.now)
     plan = options.plan
     with Progress(len(ready), "files", enabled=options.progress) as bar:
         for candidate in ready:
@@ -273,6 +311,12 @@ def _products(
     _send(config, conn, client, summary, options)
 
 
+def _load_mappings(config: Config) -> list[ProductMapping]:
+    from connector.readers.mapping import load_mappings
+
+    return load_mappings(config.folders.mappings)
+
+
 def _orders_on(config: Config, options: Options) -> bool:
     return options.orders and config.orders.enabled
 
@@ -287,7 +331,10 @@ def _back_to_alephee(
     wait: bool,
 ) -> None:
     """Orders back to Alephee: queued status changes, then the documents."""
-    shipping_stage.send_due(config, conn, client, summary, options.now())
+    if _any_row(conn, "status_queue"):  # imported only with work to do, as products
+        from connector.shipping import stage as shipping_stage
+
+        shipping_stage.send_due(config, conn, client, summary, options.now())
     documents_stage.attach_due(
         config, conn, client, summary, now=options.now, sleep=options.sleep, wait=wait
     )
@@ -317,6 +364,11 @@ def _send(
     summary: RunSummary,
     options: Options,
 ) -> None:
+    if not _queue_waiting(conn):
+        return
+    from connector.products import pending, refusals
+    from connector.products.sync import send_due
+
     now = options.now()
     _publish_refusals(config, conn, now)  # left by a killed run: never lost
     refusals.retry_if_settings_changed(conn, client.settings, iso(now))
@@ -348,6 +400,8 @@ def _send(
 
 
 def _publish_refusals(config: Config, conn: sqlite3.Connection, now: datetime) -> None:
+    from connector.products import refusals
+
     path, lines = refusals.publish_pending(conn, config, now)
     if path is not None:
         log.warning("Alephee refused or left unclear %d changes; see %s", lines, path.name)

@@ -13,11 +13,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from connector.runner import dry_run
 from rich.console import Console
 
 from connector.operator.status import collect, render
-from connector.runner import Options, open_state
+from connector.runner import Options, dry_run, open_state
 from connector.sandbox import Fault
 from tests.products_support import (
     brand_catalog,

@@ -63,7 +63,7 @@ def test_the_page_shows_what_a_sandbox_run_left(tmp_path: Path) -> None:
     # the worst problem first: the failed file, in one sentence, with what to do
     headline = re.search(r'<section class="headline warning"[^>]*>(.*?)</section>', html, re.S)
     assert headline and "1 archivo(s) con error" in headline[1] and "Qué hacer" in headline[1]
-    # the figures of the run: 2 files, 1 failed, 1 rejected row, 40 changes sent (20 products, stock and price), 40 refusals, 3 orders
+    # the run: 2 files, 1 failed, 1 rejected row, 40 changes (20 products), 40 refused, 3 orders
     for key, value in {
         "files": "2",
         "files_failed_n": "1",

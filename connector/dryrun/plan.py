@@ -38,7 +38,6 @@ from connector.dryrun.report import (
     write_plan,
 )
 from connector.fsutil import rehearsal
-from connector.products.pending import Window
 from connector.runlog import RunSummary
 
 BEFORE = "temp.dry_run_before"
@@ -104,6 +103,8 @@ class Plan:
 
     def conclude(self, config: Config, summary: RunSummary, now: datetime, *, orders: bool) -> None:
         """Say what would be sent and written; list the queued changes in the outbox."""
+        from connector.products.pending import Window  # pandas: only for a dry run
+
         self.sending = sending(self.queue, self.writes, Window.at(now, config.schedule))
         self.lines.extend(describe_sending(self.sending, config, now))
         self.lines.extend(describe_back(self.writes))
@@ -163,6 +164,8 @@ def describe_status_file(counts: dict[str, int]) -> str:
 
 def describe_file(counts: dict[str, int], touched: list[Row], config: Config, now: datetime) -> str:
     """One line in the spirit of csv-diff: '1,204 rows: 37 stock changes, 12 price ... 00:00'."""
+    from connector.products.pending import Window  # pandas: only for a dry run
+
     window = Window.at(now, config.schedule)
     parts = []
     for group in GROUPS:

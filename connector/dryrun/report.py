@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.config import Config
 from connector.documents.names import TYPE_CODES
@@ -21,9 +21,11 @@ from connector.fsutil import publish, timestamped_name
 from connector.outbox.publish import write_csv
 from connector.outbox.typed import Cell, Number, Text
 from connector.products.diff import ALL_FIELDS, PRICE, STOCK, column
-from connector.products.pending import Window
 from connector.runlog import RunSummary
 from connector.slots import parse_iso
+
+if TYPE_CHECKING:
+    from connector.products.pending import Window
 
 GROUPS = (STOCK, PRICE)
 DOCUMENT_TYPES = {code: name for name, code in TYPE_CODES.items()}
@@ -127,6 +129,8 @@ def local_time(moment: str, config: Config, now: datetime) -> str:
 
 def write_plan(config: Config, queue: list[Row], now: datetime) -> Path:
     """``outbox/dry-run-<local time>.csv``: every queued change and when it would go."""
+    from connector.products.pending import Window  # pandas: only when there is a plan
+
     window = Window.at(now, config.schedule)
     rows = [_plan_row(row, window, config, now) for row in queue]
     stamp = now.astimezone(config.schedule.zone)

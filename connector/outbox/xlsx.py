@@ -15,15 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import BinaryIO
-
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell as SheetCell
-from openpyxl.styles import Font
+from typing import TYPE_CHECKING, BinaryIO
 
 from connector.cells import clean_text
 from connector.outbox.typed import Cell, Date, Number, Text, significant_digits
+
+if TYPE_CHECKING:
+    from openpyxl.cell.cell import Cell as SheetCell
 
 EXCEL_DIGITS = 15
 # strftime directive -> Excel number-format code; anything else falls back to text
@@ -34,6 +32,11 @@ _DIRECTIVE = re.compile(r"%(.)")
 def write_xlsx(
     handle: BinaryIO, kind: str, header: list[str], rows: Sequence[Sequence[Cell]]
 ) -> None:
+    # openpyxl is imported here, not above: only an XLSX outbox needs it (0.2 s to import)
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     workbook = Workbook(write_only=True)  # streams rows: a large cycle stays small in memory
     sheet = workbook.create_sheet(kind[:31])
     sheet.freeze_panes = "A2"

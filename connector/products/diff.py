@@ -9,9 +9,10 @@ does not touch prices). Products absent from the file are left alone (the docume
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a diff runs: these names load without it
+    import pandas as pd
 
 STOCK = "stock"
 PRICE = "price"
@@ -40,6 +41,8 @@ class Changes:
 
     def to_dict(self) -> dict[str, Any]:
         """A serialisable summary in the spirit of csv-diff: per product, per field [old, new]."""
+        import pandas as pd
+
         rows = []
         for record in self.table.to_dict("records"):
             fields = {}
@@ -60,6 +63,8 @@ class Changes:
 
 
 def _plain(value: Any, field: str) -> int | float | None:
+    import pandas as pd
+
     if value is None or pd.isna(value):
         return None
     return int(value) if field == "quantity" else int(value) / 10_000
@@ -82,6 +87,8 @@ def diff(current: pd.DataFrame, accepted: pd.DataFrame, fields: frozenset[str]) 
 def _diff_group(
     group: str, current: pd.DataFrame, accepted: pd.DataFrame, carried: list[str]
 ) -> Changes:
+    import pandas as pd
+
     cols = [column(f) for f in carried]
     keep = [*KEY, "line", "sheet", *cols]
     left = current[[c for c in keep if c in current.columns]]

@@ -14,15 +14,16 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a table is built: an idle pass never loads it
+    import pandas as pd
 
 from connector.config import ScheduleSettings
 from connector.db import atomic, migrate
 from connector.db import frame as db_frame
 from connector.products.diff import ALL_FIELDS, PRICE, STOCK, column
-from connector.products.snapshot import KEY, Key
+from connector.products.snapshot import KEY, Key, missing
 from connector.slots import in_night, iso, next_night_start
 
 VALUE_COLUMNS = [column(f) for f in ALL_FIELDS]
@@ -144,7 +145,7 @@ def _params(
     rows: pd.DataFrame, group: str, present: list[str], source: str, as_of: str, now: str
 ) -> Iterator[list[Any]]:
     for record in rows.to_dict("records"):
-        values = [None if pd.isna(record[c]) else int(record[c]) for c in present]
+        values = [None if missing(record[c]) else int(record[c]) for c in present]
         yield [
             record["sku"],
             record.get("brand") or "",
@@ -303,3 +304,4 @@ def postpone(
         f"WHERE {where}",
         (due_at, reason, error, *args),
     )
+

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a table is built: an idle pass never loads it
+    import pandas as pd
 
 from connector.db import frame as db_frame
 from connector.db import migrate
@@ -55,7 +56,7 @@ def signature(values: Mapping[str, Any], group: str) -> str:
     parts = []
     for field in GROUP_FIELDS[group]:
         value = values.get(column(field))
-        parts.append("" if value is None or pd.isna(value) else str(int(value)))
+        parts.append("" if value is None or missing(value) else str(int(value)))
     return "|".join(parts)
 
 
@@ -116,3 +117,13 @@ def counts(conn: sqlite3.Connection) -> dict[str, int]:
     row = conn.execute("SELECT COUNT(stock_as_of) + COUNT(price_as_of) FROM accepted").fetchone()
     refused_row = conn.execute("SELECT COUNT(*) FROM refused").fetchone()
     return {"accepted": int(row[0] or 0), "refused": int(refused_row[0])}
+
+
+def missing(value: Any) -> bool:
+    """None, NaN or pandas' NA (without importing pandas for it)."""
+    if value is None:
+        return True
+    try:
+        return bool(value != value)  # NaN is the one value not equal to itself
+    except TypeError:  # pd.NA: its comparison is ambiguous
+        return True

@@ -25,6 +25,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
 from connector.errors import BadInputFile
@@ -40,6 +42,7 @@ EXACT_INTEGER_LIMIT = 2**53
 Cell = Any  # what calamine / openpyxl return: str, int, float, bool, date types, None
 Positions = npt.NDArray[np.int64]
 Column = npt.NDArray[np.object_]
+Mask = npt.NDArray[np.bool_]
 
 
 class Grid(NamedTuple):
@@ -173,7 +176,8 @@ def _to_raw(name: str, grid: Grid, mapping: FileMapping, scan: SheetScan) -> Raw
     start = bisect_left(grid.numbers, top if mapping.header else titles)
     data = grid.rows[start:]
     numbers = np.asarray(grid.numbers[start:], dtype=np.int64)
-    width = max(max((len(row) for row in data), default=0), len(header))
+    lengths = set(map(len, data))  # in C: one length for calamine's rectangular grid
+    width = max(max(lengths, default=0), len(header))
     # Columns no mapping can reach (right of the header's last name, or of the highest mapped
     # position) are left out: a cell at XFD on each row would otherwise make 16,384 columns.
     named = max((i + 1 for i, name in enumerate(header) if name.strip()), default=0)
@@ -200,8 +204,8 @@ def _to_raw(name: str, grid: Grid, mapping: FileMapping, scan: SheetScan) -> Raw
 def _columns(rows: Sequence[Sequence[Cell]], width: int) -> Iterable[Column]:
     if not rows or not width:
         return []
-    if any(len(row) != width for row in rows):
-        rows = [list(row[:width]) + [None] * (width - len(row)) for row in rows]
+    if set(map(len, rows)) != {width}:
+        rows = [list(row[:width]) + [None] * (width - len(row[:width])) for row in rows]
     grid = np.empty((len(rows), width), dtype=object)
     grid[:] = rows  # one C-level copy; zip(*rows) is four times slower
     return [grid[:, index] for index in range(width)]
@@ -226,19 +230,48 @@ def _column_text(values: Column, decimal: str) -> tuple[pd.Series[str], Position
 def _numeric_column_text(
     values: Column, kinds: set[type], decimal: str
 ) -> tuple[pd.Series[str], Positions]:
-    """Numbers (empty cells come as "") as text with whole-column numpy work, as cell_text."""
+    """Numbers (empty cells come as "") as text with whole-column work, exactly as cell_text."""
+    if str not in kinds:  # numbers only: the text column stays in Arrow, no Python strings
+        numbers = values.astype(np.float64)
+        texts, odd = _number_texts(numbers, decimal)
+        return pd.Series(texts, dtype="str"), np.flatnonzero(odd)
     cells = values.copy()
-    if str in kinds:
-        numeric = np.flatnonzero([type(value) is not str for value in values])
-    else:
-        numeric = np.arange(len(values))
+    numeric = np.flatnonzero([type(value) is not str for value in values])
     numbers = cells[numeric].astype(np.float64)
+    texts, odd = _number_texts(numbers, decimal)
+    cells[numeric] = texts.to_numpy(zero_copy_only=False)
+    return pd.Series(cells, dtype="str"), numeric[odd]
+
+
+def _number_texts(numbers: npt.NDArray[np.float64], decimal: str) -> tuple[pa.Array, Mask]:
+    """``cell_text`` of each number, and which are not exact whole numbers.
+
+    Arrow writes whole numbers, and the shortest text that reads back as the same float for
+    the rest: that is ``format(n, ".15g")`` whenever it has at most 15 digits, no exponent and
+    the number is in %g's fixed-point range. The others (about none in an export: 0.1 + 0.2,
+    1e-05) go through ``format`` one by one. Measured 2-3 times faster on a price column.
+    """
     exact = (numbers == np.trunc(numbers)) & (np.abs(numbers) < EXACT_INTEGER_LIMIT)
-    cells[numeric[exact]] = numbers[exact].astype(np.int64).astype(str)
-    # format() per number: measured faster than any numpy/Arrow string building here.
-    inexact = numbers[~exact].tolist()
-    cells[numeric[~exact]] = [format(n, ".15g").replace(".", decimal) for n in inexact]
-    return pd.Series(cells, dtype="str"), numeric[~exact]
+    wholes = pa.array(np.where(exact, numbers, 0).astype(np.int64)).cast(pa.string())
+    if exact.all():  # a stock column
+        return wholes, ~exact
+    shortest = pa.array(numbers).cast(pa.string())
+    magnitude = np.abs(numbers)
+    signs = (numbers < 0).astype(np.int32)
+    fits = (
+        (magnitude >= 1e-4)
+        & (magnitude < 1e15)
+        & (pc.utf8_length(shortest).to_numpy(zero_copy_only=False) - signs <= 16)
+        & ~pc.match_substring(shortest, "e").to_numpy(zero_copy_only=False)
+    )
+    if decimal != ".":
+        shortest = pc.replace_substring(shortest, ".", decimal)
+    texts = pc.if_else(pa.array(exact), wholes, shortest)
+    slow = ~exact & ~fits
+    if slow.any():
+        redone = [format(n, ".15g").replace(".", decimal) for n in numbers[slow].tolist()]
+        texts = pc.replace_with_mask(texts, pa.array(slow), pa.array(redone, pa.string()))
+    return texts, ~exact
 
 
 def _exact(value: float | int) -> bool:

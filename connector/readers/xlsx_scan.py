@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import posixpath
 import re
-import string
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,16 +40,20 @@ DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 DTD_MARKERS_UTF16 = tuple(
     marker.decode().encode(codec) for marker in DTD_MARKERS for codec in ("utf-16-le", "utf-16-be")
 )
-_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr=\"(\d{1,9})\"")
+# XML quotes an attribute with " or ': calamine reads <row r='5000'> as row 5000.
+_ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr\s*=\s*[\"'](\d{1,9})[\"']")
 _ROW_REF_USUAL = re.compile(rb'<row r="(\d{1,9})"')  # a literal prefix: five times faster
-_WIDE_REF = re.compile(rb"\sr=\"([A-Z]{2,3})\d")
-_ANY_LETTER = bytes.maketrans(string.ascii_uppercase.encode(), b"A" * 26)
+_WIDE_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{2,3})\d")
+# A column past Z, whatever whitespace and quote come with r= (calamine reads <c\tr='ZZ2'>
+# at ZZ): a literal prefix keeps the search fast; _WIDE_REF then measures exactly.
+_TWO_LETTERS = re.compile(rb"r\s*=\s*[\"'][A-Za-z][A-Za-z]")
 _UNCACHED = re.compile(
     rb"<(?:\w+:)?c\b([^>]*)>\s*<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*"
     rb"(<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>"
 )
 _UNCACHED_ENDS = (b"</f></c>", b"/></c>", b"<v></v></c>")  # how a cell without <v> ends
-_CELL_REF = re.compile(rb"\sr=\"([A-Z]{1,3})(\d{1,7})\"")
+# Tolerant of what calamine tolerates: either quote, spaces around "=", lower-case columns.
+_CELL_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{1,3})(\d{1,7})[\"']")
 _ROW_START = re.compile(rb"<(?:\w+:)?row\b")
 MAX_CELLS = 60_000_000  # 1,000,000 rows of 60 columns; the cap the bench stays far below
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -153,8 +156,9 @@ def _measure(buffer: bytes, scan: SheetScan, *, final: bool = False) -> bytes:
     if rows:
         scan.max_row = max(scan.max_row, max(int(value) for value in rows))
     widest = 0
-    if b' r="AA' in segment.translate(_ANY_LETTER):
-        widest = max(_column_number(letters) for letters in _WIDE_REF.findall(segment))
+    if _TWO_LETTERS.search(segment):
+        found = _WIDE_REF.findall(segment)
+        widest = max((_column_number(letters) for letters in found), default=0)
     cells = _count_cells(segment)
     scan.cells += cells
     if cells != segment.count(b'<c r="'):  # some cells have no r= (or another attribute order)
@@ -168,6 +172,7 @@ def _measure(buffer: bytes, scan: SheetScan, *, final: bool = False) -> bytes:
 
 def _count_cells(segment: bytes) -> int:
     count = segment.count(b"<c ") + segment.count(b"<c>") + segment.count(b"<c/>")
+    count += segment.count(b"<c\t") + segment.count(b"<c\n") + segment.count(b"<c\r")
     if b":c" in segment:  # a namespace prefix (<x:c ...>)
         count += segment.count(b":c ") + segment.count(b":c>") + segment.count(b":c/>")
     return count
@@ -193,7 +198,7 @@ def _uncached_cells(segment: bytes) -> list[tuple[int, int]]:
 
 def _column_number(letters: bytes) -> int:
     number = 0
-    for letter in letters:
+    for letter in letters.upper():
         number = number * 26 + (letter - 64)
     return number
 

@@ -17,7 +17,6 @@ from connector import runlog
 from connector.config import Config
 from connector.intake import Ledger
 from connector.orders import ledger as orders_ledger
-from connector.products import pending
 from connector.slots import iso
 
 MAX_LISTED = 50  # rows per table on the page: the counts above them stay exact
@@ -112,7 +111,8 @@ def gather(conn: sqlite3.Connection, config: Config, now: datetime) -> Facts:
     days = config.report.days
     since = now - timedelta(days=days)
     runs = _runs(conn, since)
-    refusals = _refusals(conn)
+    products = _has_table(conn, "queue")  # no file ever processed here: no products facts
+    refusals = _refusals(conn) if products else []
     health = runlog.health(conn)
     return Facts(
         now=now,
@@ -123,13 +123,38 @@ def gather(conn: sqlite3.Connection, config: Config, now: datetime) -> Facts:
         file_counts=Ledger(conn).counts(days=days, now=now),
         refusals=refusals[:MAX_LISTED],
         refused_total=len(refusals),
-        queue=pending.summary(conn, pending.Window.at(now, config.schedule)),
-        upcoming=_upcoming(conn, now),
-        old_deferred=_old_deferred(conn, now - timedelta(hours=config.alerts.deferred_hours)),
+        queue=_queue(conn, config, now) if products else dict(NO_QUEUE),
+        upcoming=_upcoming(conn, now) if products else [],
+        old_deferred=(
+            _old_deferred(conn, now - timedelta(hours=config.alerts.deferred_hours))
+            if products
+            else (0, None)
+        ),
         orders=orders_ledger.counts(conn),
         recent_orders=_orders(conn),
         last_contact=moment(health["last_contact"]) if health.get("last_contact") else None,
     )
+
+
+NO_QUEUE: dict[str, Any] = {
+    "due": 0,
+    "deferred": 0,
+    "missed_night": 0,
+    "next_deferred_at": None,
+    "by_group": {},
+    "due_by_group": {},
+}
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return found.fetchone() is not None
+
+
+def _queue(conn: sqlite3.Connection, config: Config, now: datetime) -> dict[str, Any]:
+    from connector.products import pending  # only where the products side has run
+
+    return pending.summary(conn, pending.Window.at(now, config.schedule))
 
 
 def _runs(conn: sqlite3.Connection, since: datetime) -> list[Run]:
