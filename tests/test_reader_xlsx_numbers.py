@@ -94,6 +94,8 @@ def test_the_wide_column_check_finds_every_column_past_z(noise: bytes, cells: st
 ODD_CELLS = {
     "after a tab": (b'<c\tr="ZZ2" t="n"><v>1</v></c></row>', 2),
     "single quotes": (b"</row><row r='5000'><c r='ZZ5000' t=\"n\"><v>1</v></c></row>", 5000),
+    "spaces around =": (b'</row><row r = "5000"><c r = "ZZ5000" t="n"><v>1</v></c></row>', 5000),
+    "lower-case column": (b'</row><row r="5000"><c r="zz5000" t="n"><v>1</v></c></row>', 5000),
 }
 
 
