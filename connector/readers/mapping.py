@@ -63,7 +63,7 @@ import codecs
 import re
 import tomllib
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal, Self, TypeVar
@@ -154,16 +154,21 @@ class Columns(BaseModel):
 
     def refs(self) -> dict[str, ColumnRef]:
         """The mapped fields, in a fixed order (sku, brand, then the value fields)."""
-        found: dict[str, ColumnRef] = {}
-        for name in ("sku", "brand", *VALUE_FIELDS):
-            spec = getattr(self, name)
-            if isinstance(spec, int):
-                found[name] = ColumnRef(position=spec)
-            elif isinstance(spec, str):
-                found[name] = ColumnRef(aliases=(spec,))
-            elif isinstance(spec, list):
-                found[name] = ColumnRef(aliases=tuple(spec))
-        return found
+        return column_refs(self, ("sku", "brand", *VALUE_FIELDS))
+
+
+def column_refs(columns: BaseModel, names: Iterable[str]) -> dict[str, ColumnRef]:
+    """Where each mapped field of a ``[columns]`` table is: by position, or by header names."""
+    found: dict[str, ColumnRef] = {}
+    for name in names:
+        spec = getattr(columns, name)
+        if isinstance(spec, int):
+            found[name] = ColumnRef(position=spec)
+        elif isinstance(spec, str):
+            found[name] = ColumnRef(aliases=(spec,))
+        elif isinstance(spec, list):
+            found[name] = ColumnRef(aliases=tuple(spec))
+    return found
 
 
 SheetSpec = Position | StrictStr | list[Position | StrictStr]

@@ -36,6 +36,7 @@ from connector.readers.mapping import (
     ColumnRef,
     ColumnSpec,
     FileMapping,
+    column_refs,
     load_kind,
     normalise_header,
 )
@@ -54,16 +55,7 @@ class StatusColumns(BaseModel):
     carrier: ColumnSpec | None = None
 
     def refs(self) -> dict[str, ColumnRef]:
-        found: dict[str, ColumnRef] = {}
-        for name in FIELDS:
-            spec = getattr(self, name)
-            if isinstance(spec, int):
-                found[name] = ColumnRef(position=spec)
-            elif isinstance(spec, str):
-                found[name] = ColumnRef(aliases=(spec,))
-            elif isinstance(spec, list):
-                found[name] = ColumnRef(aliases=tuple(spec))
-        return found
+        return column_refs(self, FIELDS)
 
 
 class StatusMapping(FileMapping):
