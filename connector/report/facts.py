@@ -124,7 +124,7 @@ def gather(conn: sqlite3.Connection, config: Config, now: datetime) -> Facts:
         refusals=refusals[:MAX_LISTED],
         refused_total=len(refusals),
         queue=_queue(conn, config, now) if products else dict(NO_QUEUE),
-        upcoming=_upcoming(conn, now) if products else [],
+        upcoming=_upcoming(conn, config, now) if products else [],
         old_deferred=(
             _old_deferred(conn, now - timedelta(hours=config.alerts.deferred_hours))
             if products
@@ -212,13 +212,21 @@ def _refusals(conn: sqlite3.Connection) -> list[Refusal]:
     return [Refusal(r["sku"], r["grp"], r["message"], moment(r["at"])) for r in rows]
 
 
-def _upcoming(conn: sqlite3.Connection, now: datetime) -> list[tuple[datetime, int, int]]:
-    rows = conn.execute(
-        "SELECT due_at, SUM(grp = 'stock') AS stock, SUM(grp = 'price') AS price FROM queue "
-        "WHERE due_at > ? GROUP BY due_at ORDER BY due_at LIMIT ?",
-        (iso(now), MAX_UPCOMING),
-    )
-    return [(moment(r["due_at"]), int(r["stock"]), int(r["price"])) for r in rows]
+def _upcoming(
+    conn: sqlite3.Connection, config: Config, now: datetime
+) -> list[tuple[datetime, int, int]]:
+    """When deferred changes go (stock, price), soonest first, by the queue's own rule (a
+    missed night waits for the next one)."""
+    from connector.products import pending  # only where the products side has run
+
+    window = pending.Window.at(now, config.schedule)
+    by_time: dict[str, dict[str, int]] = {}
+    for at, group, count in pending.upcoming(conn, window, MAX_UPCOMING * 2):
+        by_time.setdefault(at, {})[group] = count
+    return [
+        (moment(at), groups.get("stock", 0), groups.get("price", 0))
+        for at, groups in list(by_time.items())[:MAX_UPCOMING]
+    ]
 
 
 def _old_deferred(conn: sqlite3.Connection, before: datetime) -> tuple[int, datetime | None]:
