@@ -94,6 +94,22 @@ def test_a_data_line_of_300000_columns_is_rejected_in_bounded_memory(tmp_path: P
     assert "300,002 fields" in export.rejects[0].reason
 
 
+def test_a_field_of_a_megabyte_rejects_its_line_in_bounded_memory(tmp_path: Path) -> None:
+    """One 1 MB description: the line is rejected with its number, the others are read, and
+    the reader grows by well under 200 MB."""
+    path = tmp_path / "stock.csv"
+    rows = ["SKU;Descripción;Stock", "A;x;1", "B;" + "y" * 1_000_000 + ";2", "C;z;3"]
+    write_text_file(path, rows)
+    mapping = tmp_path / "stock.toml"
+    basic(tmp_path)
+    outcome = read_in_subprocess(path, mapping)
+    assert outcome["outcome"] == "read" and outcome["grew_mb"] < 200, outcome
+    export = read_export(path, basic(tmp_path))
+    assert [(r["sku"], r["quantity"]) for r in rows_of(export.table)] == [("A", 1), ("C", 3)]
+    assert [(r.line, r.sku) for r in export.rejects] == [(3, "B")]
+    assert "longer than 131,072 characters" in export.rejects[0].reason
+
+
 def test_a_nul_byte_rejects_its_line_wherever_it_is(tmp_path: Path) -> None:
     filler = [f"F{n:05d};x;1;1" for n in range(8_000)]  # pushes line 8003 past 64 KB
     lines = [HEADER, "A;x;1;10", *filler, "B;x\x00y;2;20", "C;x;3;30", ""]

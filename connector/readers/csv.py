@@ -32,7 +32,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from connector.errors import BadInputFile
-from connector.readers.csv_checks import check_complete, check_first_line, nul_notes
+from connector.readers.csv_checks import (
+    check_complete,
+    check_first_line,
+    long_field_notes,
+    nul_notes,
+)
 from connector.readers.csv_records import Parsed, Stdlib
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import check_text, check_text_bytes
@@ -77,6 +82,7 @@ def read_csv(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSh
         notes = {**_wide_rows(cells, parsed.widths[1:], width), **notes}
     if source.data.find(b"\x00", head.begin) >= 0:
         notes.update(nul_notes(cells))
+    notes = {**long_field_notes(cells), **notes}
     fmt = SourceFormat(
         kind="csv", encoding=source.encoding, delimiter=delimiter, sep_line=head.sep is not None
     )

@@ -11,6 +11,9 @@
 - **Width.** At most ``MAX_COLUMNS`` fields a line: a 3 MB line of 300,000 separators would
   otherwise become 300,000 columns of a million rows. The first line (the header) beyond it
   refuses the file; a later wider line is rejected and only its first columns are kept.
+- **Long fields.** A field longer than ``MAX_FIELD_CHARS`` (the stdlib fallback's own limit)
+  rejects its line: no stock, price or SKU is that long, and such a value is a swallowed file
+  or junk. The memory of a read stays bounded by the file size limit (``guard``).
 - **NUL bytes.** One rule for the whole file: a line holding a NUL byte is rejected with its
   line number; a file whose start is mostly control bytes is binary and fails
   (``guard.check_text``).
@@ -28,6 +31,7 @@ from connector.errors import BadInputFile
 from connector.readers.text import SourceText
 
 MAX_COLUMNS = 1_024
+MAX_FIELD_CHARS = 131_072  # csv.field_size_limit()'s default: the fallback parser's cap too
 _BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -96,5 +100,21 @@ def nul_notes(cells: pd.DataFrame) -> dict[int, str]:
         found |= cells[column].str.contains("\x00", regex=False).to_numpy(dtype=bool)
     return {
         int(row): "the line holds a NUL byte (binary data); it is not used"
+        for row in np.flatnonzero(found)
+    }
+
+
+def long_field_notes(cells: pd.DataFrame) -> dict[int, str]:
+    """Row position -> note, for the rows holding a field longer than ``MAX_FIELD_CHARS``."""
+    found = np.zeros(len(cells), dtype=bool)
+    for column in cells:
+        lengths = cells[column].str.len()
+        if len(lengths) and lengths.max() > MAX_FIELD_CHARS:  # one vectorised look per column
+            found |= (lengths > MAX_FIELD_CHARS).to_numpy(dtype=bool)
+    return {
+        int(row): (
+            f"the line holds a field longer than {MAX_FIELD_CHARS:,} characters (no SKU, stock "
+            "or price is that long: a damaged line); it is not used"
+        )
         for row in np.flatnonzero(found)
     }
