@@ -235,11 +235,16 @@ KINDS: dict[str, Callable[[Path, int, Clock], dict[str, Any]]] = {
 }
 
 
-def main() -> None:
+def measure(kinds: dict[str, Callable[[Path, int, Clock], dict[str, Any]]]) -> None:
+    """``KIND WORK ROWS`` from the command line: run one measurement, print its JSON."""
     kind, work, rows = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     clock = Clock()
-    facts = KINDS[kind](work, rows, clock)
+    facts = kinds[kind](work, rows, clock)
     print(json.dumps({"phases": clock.phases, "facts": facts}))
+
+
+def main() -> None:
+    measure(KINDS)
 
 
 if __name__ == "__main__":

@@ -16,14 +16,13 @@ same as a Polars pipeline), ``pyarrow`` (a bare read of B, every column as text)
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import sync_data
-from sync_measure import Clock
+from sync_measure import Clock, measure
 
 PRICES = ["Precio c/IVA", "Costo"]
 
@@ -268,10 +267,7 @@ KINDS: dict[str, Callable[[Path, int, Clock], dict[str, Any]]] = {
 
 
 def main() -> None:
-    kind, work, rows = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-    clock = Clock()
-    facts = KINDS[kind](work, rows, clock)
-    print(json.dumps({"phases": clock.phases, "facts": facts}))
+    measure(KINDS)
 
 
 if __name__ == "__main__":
