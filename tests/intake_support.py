@@ -53,6 +53,16 @@ def drop(path: Path, content: bytes | str, *, age: float = 3600.0) -> Path:
     return path
 
 
+def ledger(config: Config) -> list[sqlite3.Row]:
+    """The intake ledger's rows, read from outside the connector."""
+    conn = sqlite3.connect(config.db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute("SELECT * FROM intake_files ORDER BY id").fetchall()
+    finally:
+        conn.close()
+
+
 def sha(content: bytes | str) -> str:
     data = content.encode() if isinstance(content, str) else content
     return hashlib.sha256(data).hexdigest()

@@ -5,7 +5,6 @@ files of the same pass applied in the sandbox, no traceback, and the next run he
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from connector.config import Config
 from connector.intake.readiness import Readiness
 from connector.intake.scan import Candidate
 from connector.sandbox.fixtures import make_catalog
+from tests.intake_support import ledger
 from tests.reader_support import poison_workbook, write_workbook
 from tests.workspace_support import fast_sandbox, run_cli, workspace
 
@@ -29,15 +29,6 @@ def export(rows: list[tuple[str, int]], *, extra: list[str] | None = None) -> by
     lines = ["Exportación ERP", "Código;Descripción;Stock;Precio"]
     lines += [f"{sku};Artículo;{qty};1.000,00" for sku, qty in rows] + (extra or [])
     return "".join(line + "\r\n" for line in lines).encode("cp1252")
-
-
-def ledger(config: Config) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(config.db_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute("SELECT * FROM intake_files ORDER BY id").fetchall()
-    finally:
-        conn.close()
 
 
 def report_of(config: Config, name: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -16,8 +15,8 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from connector.config import Config
 from connector.sandbox.fixtures import make_catalog
+from tests.intake_support import ledger
 from tests.reader_support import add_part, write_workbook
 from tests.workspace_support import ROOT, fast_sandbox, run_cli, workspace
 
@@ -29,15 +28,6 @@ def export_lines(rows: list[tuple[str, int]], pad: int = 0) -> list[bytes]:
     lines = ["Exportación ERP", "Código;Descripción;Stock;Precio"]
     lines += [f"{sku};{'x' * pad or 'Artículo'};{qty};1.000,00" for sku, qty in rows]
     return [(line + "\r\n").encode("cp1252") for line in lines]
-
-
-def ledger(config: Config) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(config.db_path)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute("SELECT * FROM intake_files ORDER BY id").fetchall()
-    finally:
-        conn.close()
 
 
 def env_for_cli() -> dict[str, str]:
