@@ -23,7 +23,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,58 +108,105 @@ def diff(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
     return {"accepted": len(accepted), **{c.group: len(c) for c in changes}}
 
 
-def _state_copy(work: Path, rows: int) -> Path:
-    """A fresh copy of the state DB: ingest writes to it, the next run needs A accepted."""
-    target = work / f"ingest-{rows}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
-    shutil.copyfile(work / f"state-{rows}.db", target)
-    return target
+def _state_copy(work: Path, rows: int, *, settled: bool) -> Path:
+    """A fresh state folder for one measurement: ingest writes to it. ``settled``: the state
+    after the connector read A itself (its columnar copy of A's match, ``products.layout``,
+    beside it), as on any day after the first; otherwise A's accepted state alone."""
+    source = work / (f"settled-{rows}" if settled else f"state-{rows}")
+    target = work / f"ingest-{rows}"
+    shutil.rmtree(target, ignore_errors=True)
+    if settled:
+        shutil.copytree(source, target)
+    else:
+        target.mkdir()
+        shutil.copyfile(work / f"state-{rows}.db", target / "state.db")
+    return target / "state.db"
 
 
-def ingest(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
+NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+
+
+def _open(path: Path) -> Any:
+    """The state database, its tables upgraded (as ``connector`` does when it starts)."""
     from connector import db
+    from connector.products import state
+
+    conn = db.connect(path)
+    state.init(conn)
+    return conn
+
+
+def settle(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
+    """Read A into a copy of its own accepted state (nothing to send): the day before B."""
     from connector.config import ScheduleSettings
     from connector.products.ingest import ingest as ingest_export
     from connector.readers import read_export
 
-    conn = db.connect(_state_copy(work, rows))
+    target = work / f"settled-{rows}"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir()
+    shutil.copyfile(work / f"state-{rows}.db", target / "state.db")
+    conn = _open(target / "state.db")
+    clock.lap("setup")
+    export = read_export(Path(_pair(work, rows).a), _mapping(work))
+    report = ingest_export(conn, export, as_of=NOW, now=NOW, schedule=ScheduleSettings())
+    clock.lap("read A + ingest A (first file: full match)")
+    conn.close()
+    return {"queued": report.queued}
+
+
+def _ingest(work: Path, rows: int, clock: Clock, *, settled: bool) -> dict[str, Any]:
+    from connector.config import ScheduleSettings
+    from connector.products.ingest import ingest as ingest_export
+    from connector.readers import read_export
+
+    conn = _open(_state_copy(work, rows, settled=settled))
     path, mapping = Path(_pair(work, rows).b), _mapping(work)
     clock.lap("setup")
     export = read_export(path, mapping)
     clock.lap("read_export")
-    now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
-    report = ingest_export(conn, export, as_of=now, now=now, schedule=ScheduleSettings())
+    later = NOW + timedelta(hours=1)
+    report = ingest_export(conn, export, as_of=later, now=later, schedule=ScheduleSettings())
     clock.lap("ingest")
     queued = conn.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
     return {"queued": report.queued, "rows_in_queue": queued, "deferred": report.deferred}
+
+
+def ingest(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
+    """B after A was read by the connector (``settle`` first): the everyday case."""
+    return _ingest(work, rows, clock, settled=True)
+
+
+def ingest_first(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
+    """B on A's accepted state with no columnar copy: the first file of a mapping."""
+    return _ingest(work, rows, clock, settled=False)
 
 
 def ingest_parts(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
     """The steps of ``products.ingest.ingest`` one by one, to show where its time goes."""
     from connector import db
     from connector.config import ScheduleSettings
-    from connector.products import ingest, pending, snapshot
+    from connector.products import ingest, layout, pending
     from connector.products.diff import GROUP_FIELDS, column
     from connector.readers import read_export
     from connector.slots import iso
 
-    conn = db.connect(_state_copy(work, rows))
+    conn = _open(_state_copy(work, rows, settled=True))
     export = read_export(Path(_pair(work, rows).b), _mapping(work))
-    now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+    now = NOW + timedelta(hours=1)
     report = ingest.IngestReport()
     clock.lap("imports + read_export (not ingest)")
-    table = ingest._only_catalog(conn, export, report)
-    clock.lap("catalog match")
-    accepted = snapshot.load(conn, export.fields)
-    clock.lap("snapshot.load")
+    aligned = layout.align(conn, export.mapping.name, export.table)
+    clock.lap(f"layout.align (reused: {aligned.reused})")
+    table = ingest._only_catalog(export, aligned, report)
+    clock.lap("only catalog rows")
     with db.atomic(conn):
         for group, fields in GROUP_FIELDS.items():
             carried = [column(f) for f in fields if f in export.fields]
             queued = pending.queued(conn, group, [column(f) for f in fields])
             compared = ingest._compared(export.fields, group, queued)
             changes, gone = ingest._intent(
-                conn, table, accepted, queued, compared, carried, iso(now), report
+                conn, table, aligned.accepted, queued, compared, carried, iso(now), report
             )
             clock.lap(f"intent (diff) {group}")
             due = ingest._due(changes.table, group, now, ScheduleSettings(), report)
@@ -228,7 +275,9 @@ KINDS: dict[str, Callable[[Path, int, Clock], dict[str, Any]]] = {
     "prepare": prepare,
     "read": read,
     "diff": diff,
+    "settle": settle,
     "ingest": ingest,
+    "ingest-first": ingest_first,
     "ingest-parts": ingest_parts,
     "csv-diff": csv_diff_tool,
     "pandas-merge": pandas_merge,

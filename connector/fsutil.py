@@ -52,6 +52,11 @@ def rehearsal(scratch: Path) -> Iterator[Rehearsal]:
         _rehearsing.reset(token)
 
 
+def rehearsing() -> bool:
+    """Is a dry run rehearsing the pass? (caches are then neither written nor removed)"""
+    return _rehearsing.get() is not None
+
+
 def remove(path: Path) -> None:
     """Delete a file (one whose identical copy is safe elsewhere)."""
     rehearsing = _rehearsing.get()

@@ -87,16 +87,32 @@ def diff(current: pd.DataFrame, accepted: pd.DataFrame, fields: frozenset[str]) 
 def _diff_group(
     group: str, current: pd.DataFrame, accepted: pd.DataFrame, carried: list[str]
 ) -> Changes:
-    import pandas as pd
-
     cols = [column(f) for f in carried]
     keep = [*KEY, "line", "sheet", *cols]
     left = current[[c for c in keep if c in current.columns]]
     right = accepted[[*KEY, *cols]].rename(columns={c: f"old_{c}" for c in cols})
-    merged = left.merge(right, on=KEY, how="left", sort=False)
-    changed = pd.Series(False, index=merged.index)
+    return _changed(group, left.merge(right, on=KEY, how="left", sort=False), cols)
+
+
+def compare(group: str, current: pd.DataFrame, old: pd.DataFrame, carried: list[str]) -> Changes:
+    """``diff`` of one group when the accepted values are already aligned: ``old`` holds the
+    accepted value columns of each row of ``current``, row for row (missing: never accepted)."""
+    import pandas as pd
+
+    cols = [column(f) for f in carried]
+    keep = [*KEY, "line", "sheet", *cols]
+    left = current[[c for c in keep if c in current.columns]].reset_index(drop=True)
+    right = old[cols].reset_index(drop=True).rename(columns={c: f"old_{c}" for c in cols})
+    return _changed(group, pd.concat([left, right], axis=1), cols)
+
+
+def _changed(group: str, merged: pd.DataFrame, cols: list[str]) -> Changes:
+    """A value the file carries that differs from the accepted one (or was never accepted)."""
+    import numpy as np
+
+    changed = np.zeros(len(merged), dtype=bool)
     for col in cols:
         new, old = merged[col], merged[f"old_{col}"]
-        changed |= new.notna() & (old.isna() | (new != old).fillna(True))
-    table = merged[changed.to_numpy()].reset_index(drop=True)
+        changed |= (new.notna() & (old.isna() | (new != old).fillna(True))).to_numpy(dtype=bool)
+    table = merged[changed].reset_index(drop=True)
     return Changes(group=group, table=table, unchanged=int((~changed).sum()))

@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 
 from connector.config import ScheduleSettings
 from connector.db import atomic
-from connector.products import catalog, pending, snapshot
-from connector.products.diff import GROUP_FIELDS, KEY, PRICE, STOCK, Changes, column, diff
+from connector.products import layout, pending, snapshot
+from connector.products.diff import GROUP_FIELDS, KEY, PRICE, STOCK, Changes, column, compare
 from connector.readers import Export, Reject
 from connector.slots import due_at, iso
 
@@ -67,17 +67,26 @@ def ingest(
 ) -> IngestReport:
     report = IngestReport(rows=len(export.table) + len(export.rejects))
     report.rejects = list(export.rejects)
-    table = _only_catalog(conn, export, report)
+    # The match and accepted state of every row: kept in columns between files (layout)
+    aligned = layout.align(
+        conn, export.mapping.name, export.table.reset_index(drop=True), keep=not dry_run
+    )
+    table = _only_catalog(export, aligned, report)
     groups = [g for g, fields in GROUP_FIELDS.items() if set(fields) & export.fields]
     queued = {g: pending.queued(conn, g, [column(f) for f in GROUP_FIELDS[g]]) for g in groups}
     compared = {g: _compared(export.fields, g, queued[g]) for g in groups}
-    # Only the compared columns are loaded: on a million products each one costs time.
-    accepted = snapshot.load(conn, [f for g in groups for f in compared[g]])
     with atomic(conn):
         for group in groups:
             carried = [column(f) for f in GROUP_FIELDS[group] if f in export.fields]
             changes, gone = _intent(
-                conn, table, accepted, queued[group], compared[group], carried, iso(as_of), report
+                conn,
+                table,
+                aligned.accepted,
+                queued[group],
+                compared[group],
+                carried,
+                iso(as_of),
+                report,
             )
             rows = _due(changes.table, group, now, schedule, report)
             report.changes.append(changes)
@@ -109,15 +118,17 @@ def _intent(
     as_of: str,
     report: IngestReport,
 ) -> tuple[Changes, list[snapshot.Key]]:
-    """The changes to queue for one group, and the queued changes this export supersedes."""
+    """The changes to queue for one group, and the queued changes this export supersedes.
+    ``accepted``: the accepted state of each row of the export, by position."""
     group = STOCK if set(fields) <= set(GROUP_FIELDS[STOCK]) else PRICE
     group_cols = [column(f) for f in GROUP_FIELDS[group]]
-    rows = _fresh(conn, table[[*KEY, "line", "sheet", *carried]], queued, group, as_of, report)
+    rows = _fresh(table[[*KEY, "line", "sheet", *carried]], accepted, queued, group, as_of, report)
     # Only rows whose code is queued can meet the queue: joins on those alone (a million-row
     # export against a small queue stays fast).
     near = _codes_in(rows, queued)
     intent = _with_queued_fields(rows, near, queued, [c for c in group_cols if c not in carried])
-    (changes,) = diff(intent, accepted, frozenset(fields))
+    old = accepted.iloc[intent.index.to_numpy()]
+    changes = compare(group, intent, old, [f for f in GROUP_FIELDS[group] if f in fields])
     kept = changes.table
     gone: list[snapshot.Key] = []
     if near.any():
@@ -183,20 +194,21 @@ def _against_queue(
 
 
 def _fresh(
-    conn: sqlite3.Connection,
     rows: pd.DataFrame,
+    accepted: pd.DataFrame,
     queued: pd.DataFrame,
     group: str,
     as_of: str,
     report: IngestReport,
 ) -> pd.DataFrame:
     """Drop values from an export older than what is accepted or queued for the product."""
-    newer = snapshot.keys_newer_than(conn, group, as_of)
+    stale = layout.later_than(accepted[f"{group}_as_of"].iloc[rows.index.to_numpy()], as_of)
     late = queued[queued["as_of"] > as_of]
-    newer |= set(zip(late["sku"], late["brand"], strict=True))
-    if not newer:
+    if len(late):
+        newer = set(zip(late["sku"], late["brand"], strict=True))
+        stale |= pd.MultiIndex.from_frame(rows[KEY]).isin(list(newer))
+    if not stale.any():
         return rows
-    stale = pd.MultiIndex.from_frame(rows[KEY]).isin(list(newer))
     report.stale += int(stale.sum())
     kept: pd.DataFrame = rows[~stale]
     return kept
@@ -268,21 +280,20 @@ def _due(
 # -- which rows name a catalog product ----------------------------------------------------------
 
 
-def _only_catalog(conn: sqlite3.Connection, export: Export, report: IngestReport) -> pd.DataFrame:
+def _only_catalog(export: Export, aligned: layout.Aligned, report: IngestReport) -> pd.DataFrame:
     """Rows naming exactly one catalog product, each with the brand as the catalog writes it
-    (so "acme", "ACME" and the brand's id are one product). The others become rejects."""
-    table = export.table
-    found = catalog.match(conn, table)
+    (so "acme", "ACME" and the brand's id are one product). The others become rejects. The
+    rows keep their positions in the export (the index), which ``aligned`` follows."""
+    table = export.table.reset_index(drop=True)
+    found = aligned.match
     _reject(export, table[found.unknown], NOT_IN_CATALOG, report)
     _reject(export, table[found.ambiguous], AMBIGUOUS, report)
+    _reject(export, table[aligned.twice], SAME_PRODUCT, report)
     report.not_in_catalog = int(found.unknown.sum())
-    keep = ~(found.unknown | found.ambiguous)
-    kept: pd.DataFrame = table[keep].copy()
-    kept["brand"] = found.brand[keep].astype(str)
-    twice = kept.duplicated(KEY, keep=False).to_numpy()
-    if twice.any():
-        _reject(export, table[keep][twice], SAME_PRODUCT, report)
-        kept = kept[~twice]
+    keep = ~(found.unknown | found.ambiguous | aligned.twice)
+    if keep.all():  # the usual case: no copy of a million rows
+        return table.assign(brand=found.brand.astype(str))
+    kept: pd.DataFrame = table[keep].assign(brand=found.brand[keep].astype(str))
     return kept
 
 

@@ -103,13 +103,7 @@ def refused(conn: sqlite3.Connection, group: str) -> dict[Key, str]:
     return {(row["sku"], row["brand"]): row["signature"] for row in rows}
 
 
-def keys_newer_than(conn: sqlite3.Connection, group: str, as_of: str) -> set[Key]:
-    """Products whose accepted values of ``group`` come from an export newer than ``as_of``."""
-    rows = conn.execute(f"SELECT sku, brand FROM accepted WHERE {group}_as_of > ?", (as_of,))
-    return {(str(row[0]), str(row[1])) for row in rows}
-
-
-__all__ = ["KEY", "Key", "accept", "counts", "keys_newer_than", "load", "refuse", "refused"]
+__all__ = ["KEY", "Key", "accept", "counts", "load", "refuse", "refused"]
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -84,9 +84,45 @@ BRAND_SKU_V2 = [
 ]
 
 
+def _stamp(table: str, where: str) -> str:
+    """Trigger body: advance ``table``'s change clock and stamp the changed row with it."""
+    return (
+        f"UPDATE change_clock SET seq = seq + 1 WHERE name = '{table}'; "
+        f"UPDATE {table} SET seq = (SELECT seq FROM change_clock WHERE name = '{table}') "
+        f"WHERE {where}; "
+    )
+
+
+_ACCEPTED_ROW = "sku = NEW.sku AND brand = NEW.brand"
+# Every change to the accepted state or the catalog is numbered, whoever writes it, so the
+# columnar copy of a file's match and accepted values (``products.layout``) knows exactly
+# which rows changed since it was written; a removal (or a re-keyed row) invalidates the copy.
+CHANGE_CLOCK_V3 = [
+    "CREATE TABLE change_clock (name TEXT PRIMARY KEY, seq INTEGER NOT NULL DEFAULT 0, "
+    "reset_at INTEGER NOT NULL DEFAULT 0)",
+    "INSERT INTO change_clock (name) VALUES ('accepted'), ('catalog')",
+    "ALTER TABLE accepted ADD COLUMN seq INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX accepted_by_seq ON accepted (seq)",
+    f"CREATE TRIGGER accepted_inserted AFTER INSERT ON accepted BEGIN "
+    f"{_stamp('accepted', _ACCEPTED_ROW)}END",
+    f"CREATE TRIGGER accepted_updated AFTER UPDATE OF sku, brand, {VALUE_LIST}, stock_as_of, "
+    f"price_as_of ON accepted BEGIN {_stamp('accepted', _ACCEPTED_ROW)}"
+    "UPDATE change_clock SET reset_at = seq WHERE name = 'accepted' "
+    "AND (OLD.sku <> NEW.sku OR OLD.brand <> NEW.brand); END",
+    "CREATE TRIGGER accepted_deleted AFTER DELETE ON accepted BEGIN UPDATE change_clock "
+    "SET seq = seq + 1, reset_at = seq + 1 WHERE name = 'accepted'; END",
+    *(
+        f"CREATE TRIGGER catalog_{done} AFTER {event} ON catalog BEGIN UPDATE "
+        "change_clock SET seq = seq + 1, reset_at = seq + 1 WHERE name = 'catalog'; END"
+        for event, done in (("INSERT", "inserted"), ("UPDATE", "updated"), ("DELETE", "deleted"))
+    ),
+]
+
+
 def init(conn: sqlite3.Connection) -> None:
     """Create (first versions) and upgrade the stock-and-price tables, each step once."""
     snapshot.init(conn)
     pending.init(conn)
     catalog.init(conn)
     migrate(conn, "products_brand_sku_v2", BRAND_SKU_V2)
+    migrate(conn, "products_change_clock_v3", CHANGE_CLOCK_V3)

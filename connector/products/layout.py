@@ -1,0 +1,280 @@
+"""A file's catalog match and accepted values, kept in columns between runs (issue 14).
+
+An ERP exports the same products in the same order every time. Matching a million codes
+against the catalog and finding their accepted values means hashing a million strings twice
+(about 1.5 s here, more than everything else together). So after each file, the result is
+kept per mapping as an Arrow file (``state/cache/layout-<mapping>.arrow``): per row its code
+and brand as written, the product it names (catalog brand, or unknown / ambiguous), and the
+accepted values and ``as_of`` of that product. The next file of the mapping whose codes and
+brands are the same, in the same order (one vectorised comparison), reuses it:
+
+- only if the catalog has not changed since (``change_clock``: every insert, update and
+  delete of the catalog is numbered by triggers, whoever writes it);
+- the accepted rows changed since (numbered the same way) are read from SQLite and laid over
+  it; a removed or re-keyed accepted row invalidates the copy.
+
+SQLite stays the truth: the copy is only a cache, written whole (temp file + rename) after the
+truth it reflects was read, and never in a dry run. A missing, torn or foreign file, or any
+doubt, means the full match (``catalog.match``) and a full read of the accepted state.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+
+from connector import fsutil
+from connector.db import frame as db_frame
+from connector.products import catalog
+from connector.products.diff import KEY
+from connector.products.snapshot import VALUE_COLUMNS
+
+log = logging.getLogger(__name__)
+VERSION = "1"
+AS_OF = ["stock_as_of", "price_as_of"]
+STATE = [*VALUE_COLUMNS, *AS_OF]
+REFOLD = 50_000  # accepted rows changed since the copy: above this, the copy is written anew
+
+
+@dataclass(frozen=True)
+class Clocks:
+    accepted: int  # the number of the latest change to the accepted state
+    accepted_reset: int  # the latest removal (or re-keying) of an accepted row
+    catalog: int  # the latest change to the catalog
+
+
+@dataclass(frozen=True)
+class Aligned:
+    """Per export row (positions of ``table``): the product it names and its accepted state."""
+
+    match: catalog.CatalogMatch  # brand: "str" dtype, missing where no product is named
+    twice: np.ndarray  # names the same product as another row (its brand written otherwise)
+    accepted: pd.DataFrame  # RangeIndex; value columns (Int64) and stock_as_of / price_as_of
+    reused: bool
+
+
+def align(
+    conn: sqlite3.Connection, mapping: str, table: pd.DataFrame, *, keep: bool = True
+) -> Aligned:
+    """The match and accepted state of every row of ``table``; with ``keep``, the result is
+    kept for the next file of ``mapping``."""
+    clocks = read_clocks(conn)
+    path = _path(conn, mapping)
+    cached = _load(path) if path else None
+    written = _written(table)
+    if cached is not None and _fits(cached, written, clocks):
+        watermark = int(cached.schema.metadata[b"accepted"])
+        accepted, changed = _overlay(conn, cached, watermark)
+        twice = cached["twice"].to_numpy()
+        aligned = Aligned(_match_of(cached, table.index), twice, accepted, reused=True)
+        if keep and path and changed > REFOLD:
+            _save(path, written, aligned, clocks)
+        return aligned
+    found = catalog.match(conn, table)
+    found = catalog.CatalogMatch(
+        brand=pd.Series(found.brand, dtype="str"), unknown=found.unknown, ambiguous=found.ambiguous
+    )
+    accepted = _accepted_of(conn, table, found)
+    aligned = Aligned(found, _twice(table, found), accepted, reused=False)
+    if keep and path:
+        _save(path, written, aligned, clocks)
+    return aligned
+
+
+def read_clocks(conn: sqlite3.Connection) -> Clocks:
+    rows = {r[0]: (int(r[1]), int(r[2])) for r in conn.execute("SELECT * FROM change_clock")}
+    return Clocks(rows["accepted"][0], rows["accepted"][1], rows["catalog"][0])
+
+
+def _written(table: pd.DataFrame) -> pa.Table:
+    """The codes and brands as the file writes them: what decides the match."""
+    return pa.table(
+        {
+            "sku": pa.array(table["sku"].astype(str), type=pa.large_string()),
+            "want": pc.fill_null(
+                pa.array(table["brand"].fillna("").astype(str), type=pa.large_string()), ""
+            ),
+        }
+    )
+
+
+def _fits(cached: pa.Table, written: pa.Table, clocks: Clocks) -> bool:
+    meta = cached.schema.metadata or {}
+    if meta.get(b"version") != VERSION.encode() or cached.num_rows != written.num_rows:
+        return False
+    if int(meta.get(b"catalog", b"-1")) != clocks.catalog:
+        return False
+    if int(meta.get(b"accepted", b"-1")) < clocks.accepted_reset:
+        return False
+    return all(
+        pc.all(pc.equal(cached[name], written[name])).as_py() is True for name in ("sku", "want")
+    )
+
+
+def _twice(table: pd.DataFrame, found: catalog.CatalogMatch) -> np.ndarray:
+    """Rows naming the same product (code + catalog brand) as another named row."""
+    named = ~(found.unknown | found.ambiguous)
+    twice = np.zeros(len(table), dtype=bool)
+    products = pd.DataFrame({"sku": table["sku"].astype(str), "brand": found.brand})[named]
+    twice[np.flatnonzero(named)] = products.duplicated(keep=False).to_numpy()
+    return twice
+
+
+def _match_of(cached: pa.Table, index: pd.Index) -> catalog.CatalogMatch:
+    brand = pd.Series(cached["brand"].to_pandas(), dtype="str")
+    brand.index = index
+    return catalog.CatalogMatch(
+        brand=brand,
+        unknown=cached["unknown"].to_numpy(),
+        ambiguous=cached["ambiguous"].to_numpy(),
+    )
+
+
+def _state_frame(table: pa.Table) -> pd.DataFrame:
+    """The copy's accepted state as pandas columns, built straight from Arrow's buffers."""
+    columns: dict[str, pd.Series] = {c: _integers(table[c]) for c in VALUE_COLUMNS}
+    columns.update({c: _dates(table[c].to_pandas()) for c in AS_OF})
+    return pd.DataFrame(columns, copy=False)
+
+
+def _integers(values: pa.ChunkedArray) -> pd.Series:
+    """A nullable integer column (missing: never accepted), one copy of its numbers."""
+    array = values.combine_chunks()
+    numbers = pc.fill_null(array, 0).to_numpy(zero_copy_only=False)
+    missing = array.is_null().to_numpy(zero_copy_only=False)
+    return pd.Series(pd.arrays.IntegerArray(numbers.copy(), missing), copy=False)
+
+
+def _accepted_of(
+    conn: sqlite3.Connection, table: pd.DataFrame, found: catalog.CatalogMatch
+) -> pd.DataFrame:
+    """The accepted state of each row's product (its code and catalog brand), read whole."""
+    accepted = db_frame(conn, f"SELECT {', '.join([*KEY, *STATE])} FROM accepted")
+    position = pd.Index(_keys(accepted["sku"], accepted["brand"])).get_indexer(
+        _keys(table["sku"], found.brand.fillna(""))
+    )
+    return _taken(accepted, position)
+
+
+def _overlay(
+    conn: sqlite3.Connection, cached: pa.Table, watermark: int
+) -> tuple[pd.DataFrame, int]:
+    """The copy's accepted state with the rows changed since ``watermark`` laid over it."""
+    state = _state_frame(cached.select(STATE))
+    changed = db_frame(
+        conn, f"SELECT {', '.join([*KEY, *STATE])} FROM accepted WHERE seq > ?", (watermark,)
+    )
+    if changed.empty:
+        return state, 0
+    near = np.flatnonzero(
+        pc.is_in(cached["sku"], value_set=pa.array(changed["sku"].astype(str))).to_numpy(
+            zero_copy_only=False
+        )
+    )
+    if len(near):
+        sku = pd.Series(cached["sku"].take(near).to_pylist(), dtype=str)
+        brand = pd.Series(cached["brand"].take(near).to_pylist(), dtype=object).fillna("")
+        position = pd.Index(_keys(changed["sku"], changed["brand"])).get_indexer(_keys(sku, brand))
+        hit = position >= 0
+        rows = near[hit]
+        update = _taken(changed, position[hit])
+        for col in VALUE_COLUMNS:
+            state.loc[rows, col] = update[col].to_numpy()
+        for col in AS_OF:
+            dates = update[col].astype(str)
+            new = [
+                d for d in dates[update[col].notna()].unique() if d not in state[col].cat.categories
+            ]
+            state[col] = state[col].cat.add_categories(new)
+            state.loc[rows, col] = update[col].astype(object).to_numpy()
+    return state, len(changed)
+
+
+def _keys(sku: pd.Series, brand: pd.Series) -> pd.Index:
+    """One text per product (code and brand), for hash look-ups."""
+    joined = pc.binary_join_element_wise(
+        pa.array(sku.astype(str), type=pa.large_string()),
+        pa.array(brand.astype(str), type=pa.large_string()),
+        pa.scalar("\x1f", type=pa.large_string()),
+    )
+    return pd.Index(pd.Series(joined.to_pandas(), dtype="str"))
+
+
+def _taken(source: pd.DataFrame, position: np.ndarray) -> pd.DataFrame:
+    """Rows of ``source`` at ``position`` (-1: no row, every value missing)."""
+    columns: dict[str, pd.Series] = {}
+    for col in VALUE_COLUMNS:
+        numbers = source[col].astype("Int64").array
+        columns[col] = pd.Series(numbers.take(position, allow_fill=True))
+    for col in AS_OF:
+        texts = source[col].astype("str").array
+        columns[col] = _dates(pd.Series(texts.take(position, allow_fill=True)))
+    return pd.DataFrame(columns)
+
+
+# -- the file -------------------------------------------------------------------------------
+
+
+def _path(conn: sqlite3.Connection, mapping: str) -> Path | None:
+    row = conn.execute("PRAGMA database_list").fetchone()
+    if not row or not row[2]:
+        return None  # an in-memory state keeps no copy
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", mapping)[:80] or "products"
+    return Path(row[2]).parent / "cache" / f"layout-{name}.arrow"
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """``as_of`` texts as a categorical: a million rows hold a handful of export times."""
+    return values.astype("category")
+
+
+def later_than(as_of: pd.Series, moment: str) -> np.ndarray:
+    """Per row: is the accepted ``as_of`` (categorical, missing: never) later than ``moment``?"""
+    categories = np.asarray(as_of.cat.categories.astype(str), dtype=object)
+    later = np.append(categories > moment, False).astype(bool)  # code -1 (missing): not later
+    return np.asarray(later[as_of.cat.codes.to_numpy()], dtype=bool)
+
+
+def _load(path: Path) -> pa.Table | None:
+    try:
+        with pa.memory_map(str(path)) as source:
+            return ipc.open_file(source).read_all()
+    except (OSError, pa.ArrowException) as error:
+        if path.exists():
+            log.info("columnar copy %s not usable (%s): full match", path.name, error)
+        return None
+
+
+def _save(path: Path, written: pa.Table, aligned: Aligned, clocks: Clocks) -> None:
+    if fsutil.rehearsing():
+        return
+    state = aligned.accepted
+    columns = {
+        "sku": written["sku"],
+        "want": written["want"],
+        "brand": pa.array(aligned.match.brand.astype(object), type=pa.large_string()),
+        "unknown": pa.array(aligned.match.unknown, type=pa.bool_()),
+        "ambiguous": pa.array(aligned.match.ambiguous, type=pa.bool_()),
+        "twice": pa.array(aligned.twice, type=pa.bool_()),
+        **{c: pa.array(state[c], type=pa.int64()) for c in VALUE_COLUMNS},
+        **{c: pa.array(state[c]) for c in AS_OF},  # categorical: a dictionary array
+    }
+    meta = {"version": VERSION, "catalog": str(clocks.catalog), "accepted": str(clocks.accepted)}
+    table = pa.table(columns).replace_schema_metadata(meta)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    try:
+        with pa.OSFile(str(temp), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        temp.replace(path)
+    except OSError as error:  # a cache: the next file does the full match
+        log.warning("could not keep the columnar copy %s (%s)", path.name, error)
