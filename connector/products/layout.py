@@ -149,6 +149,10 @@ def _state_frame(table: pa.Table) -> pd.DataFrame:
 def _integers(values: pa.ChunkedArray) -> pd.Series:
     """A nullable integer column (missing: never accepted), one copy of its numbers."""
     array = values.combine_chunks()
+    if pa.types.is_null(array.type):  # stored as "never accepted" throughout
+        size = len(array)
+        never = pd.arrays.IntegerArray(np.zeros(size, dtype=np.int64), np.ones(size, dtype=bool))
+        return pd.Series(never, copy=False)
     numbers = pc.fill_null(array, 0).to_numpy(zero_copy_only=False)
     missing = array.is_null().to_numpy(zero_copy_only=False)
     return pd.Series(pd.arrays.IntegerArray(numbers.copy(), missing), copy=False)
@@ -254,6 +258,13 @@ def _load(path: Path) -> pa.Table | None:
         return None
 
 
+def _numbers(values: pd.Series) -> pa.Array:
+    """A value column; one no product has a value in takes no room (a stock-only mapping)."""
+    if values.notna().any():
+        return pa.array(values, type=pa.int64())
+    return pa.nulls(len(values))
+
+
 def _save(path: Path, written: pa.Table, aligned: Aligned, clocks: Clocks) -> None:
     if fsutil.rehearsing():
         return
@@ -265,7 +276,7 @@ def _save(path: Path, written: pa.Table, aligned: Aligned, clocks: Clocks) -> No
         "unknown": pa.array(aligned.match.unknown, type=pa.bool_()),
         "ambiguous": pa.array(aligned.match.ambiguous, type=pa.bool_()),
         "twice": pa.array(aligned.twice, type=pa.bool_()),
-        **{c: pa.array(state[c], type=pa.int64()) for c in VALUE_COLUMNS},
+        **{c: _numbers(state[c]) for c in VALUE_COLUMNS},
         **{c: pa.array(state[c]) for c in AS_OF},  # categorical: a dictionary array
     }
     meta = {"version": VERSION, "catalog": str(clocks.catalog), "accepted": str(clocks.accepted)}
