@@ -250,7 +250,9 @@ def later_than(as_of: pd.Series, moment: str) -> np.ndarray:
 
 def _load(path: Path) -> pa.Table | None:
     try:
-        with pa.memory_map(str(path)) as source:
+        # Read into memory, not mapped: a mapping would keep the file open, and Windows then
+        # refuses to replace it with the next copy.
+        with pa.OSFile(str(path), "rb") as source:
             return ipc.open_file(source).read_all()
     except (OSError, pa.ArrowException) as error:
         if path.exists():
