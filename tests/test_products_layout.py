@@ -90,6 +90,9 @@ class LayoutModel(RuleBasedStateMachine):
                 )
         self.rows = rows
         self.next_id = len(catalog) + 1
+        # A low threshold, so that both ways of bringing the copy up to date are exercised:
+        # laying the few changed rows over it, and reading the accepted state whole.
+        self.refold, layout.REFOLD = layout.REFOLD, 2
 
     @rule()
     def read_the_file(self) -> None:
@@ -169,6 +172,7 @@ class LayoutModel(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         if self.folder is not None:
+            layout.REFOLD = self.refold
             self.conn.close()
             import shutil
 

@@ -72,22 +72,32 @@ def align(
     cached = _load(path) if path else None
     written = _written(table)
     if cached is not None and _fits(cached, written, clocks):
+        match, twice = _match_of(cached, table.index), cached["twice"].to_numpy()
         watermark = int(cached.schema.metadata[b"accepted"])
-        accepted, changed = _overlay(conn, cached, watermark)
-        twice = cached["twice"].to_numpy()
-        aligned = Aligned(_match_of(cached, table.index), twice, accepted, reused=True)
-        if keep and path and changed > REFOLD:
+        since = _changed_since(conn, watermark)
+        if since > REFOLD:  # e.g. after a first full sync: reading it all is as quick
+            accepted = _accepted_of(conn, table, match)
+        else:
+            accepted = _overlay(conn, cached, watermark)
+        del cached
+        aligned = Aligned(match, twice, accepted, reused=True)
+        if keep and path and since > REFOLD:
             _save(path, written, aligned, clocks)
         return aligned
+    del cached
     found = catalog.match(conn, table)
     found = catalog.CatalogMatch(
         brand=pd.Series(found.brand, dtype="str"), unknown=found.unknown, ambiguous=found.ambiguous
     )
-    accepted = _accepted_of(conn, table, found)
-    aligned = Aligned(found, _twice(table, found), accepted, reused=False)
+    aligned = Aligned(found, _twice(table, found), _accepted_of(conn, table, found), reused=False)
     if keep and path:
         _save(path, written, aligned, clocks)
     return aligned
+
+
+def _changed_since(conn: sqlite3.Connection, watermark: int) -> int:
+    row = conn.execute("SELECT COUNT(*) FROM accepted WHERE seq > ?", (watermark,)).fetchone()
+    return int(row[0])
 
 
 def read_clocks(conn: sqlite3.Connection) -> Clocks:
@@ -169,38 +179,30 @@ def _accepted_of(
     return _taken(accepted, position)
 
 
-def _overlay(
-    conn: sqlite3.Connection, cached: pa.Table, watermark: int
-) -> tuple[pd.DataFrame, int]:
+def _overlay(conn: sqlite3.Connection, cached: pa.Table, watermark: int) -> pd.DataFrame:
     """The copy's accepted state with the rows changed since ``watermark`` laid over it."""
     state = _state_frame(cached.select(STATE))
     changed = db_frame(
         conn, f"SELECT {', '.join([*KEY, *STATE])} FROM accepted WHERE seq > ?", (watermark,)
     )
     if changed.empty:
-        return state, 0
-    near = np.flatnonzero(
-        pc.is_in(cached["sku"], value_set=pa.array(changed["sku"].astype(str))).to_numpy(
-            zero_copy_only=False
-        )
-    )
-    if len(near):
-        sku = pd.Series(cached["sku"].take(near).to_pylist(), dtype=str)
-        brand = pd.Series(cached["brand"].take(near).to_pylist(), dtype=object).fillna("")
-        position = pd.Index(_keys(changed["sku"], changed["brand"])).get_indexer(_keys(sku, brand))
-        hit = position >= 0
-        rows = near[hit]
-        update = _taken(changed, position[hit])
-        for col in VALUE_COLUMNS:
-            state.loc[rows, col] = update[col].to_numpy()
-        for col in AS_OF:
-            dates = update[col].astype(str)
-            new = [
-                d for d in dates[update[col].notna()].unique() if d not in state[col].cat.categories
-            ]
-            state[col] = state[col].cat.add_categories(new)
-            state.loc[rows, col] = update[col].astype(object).to_numpy()
-    return state, len(changed)
+        return state
+    codes = pa.array(changed["sku"].astype(str), type=pa.large_string())
+    near = np.flatnonzero(pc.is_in(cached["sku"], value_set=codes).to_numpy(zero_copy_only=False))
+    if not len(near):
+        return state
+    sku = pd.Series(cached["sku"].take(near).to_pandas(), dtype="str")
+    brand = pd.Series(cached["brand"].take(near).to_pandas(), dtype="str").fillna("")
+    position = pd.Index(_keys(changed["sku"], changed["brand"])).get_indexer(_keys(sku, brand))
+    rows, update = near[position >= 0], _taken(changed, position[position >= 0])
+    for col in VALUE_COLUMNS:
+        state.loc[rows, col] = update[col].to_numpy()
+    for col in AS_OF:
+        known = set(state[col].cat.categories)
+        new = [d for d in update[col].dropna().astype(str).unique() if d not in known]
+        state[col] = state[col].cat.add_categories(new)
+        state.loc[rows, col] = update[col].astype(object).to_numpy()
+    return state
 
 
 def _keys(sku: pd.Series, brand: pd.Series) -> pd.Index:
