@@ -134,6 +134,11 @@ class Sandbox:
     def reset_requests(self) -> None:
         self._core.reset_requests()
 
+    @property
+    def busy_seconds(self) -> float:
+        """Seconds the sandbox spent handling API and control requests since it started."""
+        return self._core.busy_seconds
+
     def product(self, sku: str, brand: str | None = None) -> dict[str, Any]:
         """The product Alephee would match: SKU, then OwnCode; ``brand`` (name or id) narrows."""
         return self._core.product(sku, brand)

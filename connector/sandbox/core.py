@@ -32,6 +32,10 @@ class SandboxCore:
         )
         self.stopping = threading.Event()  # wakes requests held by delay/timeout faults
         self.streaks = StreakGate()
+        # Seconds spent handling API requests (read, apply, write the answer): a benchmark
+        # subtracts the sandbox's own time from a client's wall time.
+        self.busy_seconds = 0.0
+        self.busy_lock = threading.Lock()
 
     def set_quirks(self, switches: dict[str, Any]) -> Quirks:
         """Switch quirks on or off (``{"streak_429": false}``, ``{"profile": "kind"}``)."""
