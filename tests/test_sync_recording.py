@@ -18,11 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector import db
+from connector.alephee.models import ProductPrice, ProductStock, ProductUpdate
 from connector.alephee.results import ItemResult
 from connector.products import refusals, state
 from connector.products.diff import GROUP_FIELDS, PRICE, STOCK, column
 from connector.products.pending import VALUE_COLUMNS, Queued
 from connector.products.recording import Stamps, record
+from connector.products.sync import product_update
 
 STAMPS = Stamps(now="2026-12-02T10:00:00Z", retry_at="2026-12-03T10:00:00Z")
 MESSAGES = ["SKU inexistente", "Precio inválido"]
@@ -213,3 +215,29 @@ def test_an_ok_for_a_value_replaced_meanwhile_keeps_the_newer_value_queued() -> 
         record(conn, [(sent, ItemResult(True))], STAMPS)
     assert [r["quantity"] for r in conn.execute("SELECT quantity FROM queue")] == [9]
     assert [r["quantity"] for r in conn.execute("SELECT quantity FROM accepted")] == [5]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.one_of(st.none(), st.integers(0, 10**6)),
+    st.one_of(st.none(), values(PRICE)),
+    st.sampled_from(["ACME", ""]),
+)
+def test_the_plain_post_item_is_the_validated_model_body(
+    quantity: int | None, prices: dict[str, int] | None, brand: str
+) -> None:
+    """``sync.product_update`` skips pydantic (cost): its body is the model's, field for field."""
+    group = []
+    if quantity is not None:
+        group.append(Queued("0000001", STOCK, brand, {"quantity": quantity}, "d", "f", 1, "a"))
+    if prices is not None or not group:
+        group.append(Queued("0000001", PRICE, brand, prices or {}, "d", "f", 1, "a"))
+    model = ProductUpdate(
+        sku="0000001",
+        brand=brand or None,
+        stock=ProductStock(quantity=quantity) if quantity is not None else None,
+        price=ProductPrice(**{k.removesuffix("_e4"): v / 10_000 for k, v in (prices or {}).items()})
+        if prices is not None or quantity is None
+        else None,
+    )
+    assert product_update(group).body() == model.body()
