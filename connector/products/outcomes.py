@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from connector.alephee.client import AlephClient
-from connector.alephee.models import ProductUpdate
+from connector.alephee.models import ProductItem
 from connector.alephee.results import ItemResult
 from connector.db import atomic
 from connector.errors import NothingApplied, RequestLevelError, RequestRejected
@@ -72,11 +72,12 @@ class BatchSender:
         now: datetime,
         report: SendReport,
         *,
-        build: Callable[[list[pending.Queued]], ProductUpdate],
+        build: Callable[[list[pending.Queued]], ProductItem],
         retry_after: timedelta,
     ) -> None:
         self.conn, self.client, self.now, self.report = conn, client, now, report
         self.build = build
+        self.on_record: Callable[[int], None] | None = None  # products recorded, in the batch
         self.stamps = Stamps(now=iso(now), retry_at=iso(now + retry_after))
         self.item_level: set[ErrorKey] = set()  # errors proven to be about items
         self.open_questions: set[ErrorKey] = set()  # the empty batch did not decide these
@@ -181,6 +182,8 @@ class BatchSender:
         crashpoint("sync.after_post")
         with atomic(self.conn):
             record(self.conn, [(i, results[i.sku]) for g in batch for i in g], self.stamps)
+            if self.on_record is not None:
+                self.on_record(len(batch))  # progress, durable with what it counts
         crashpoint("sync.after_commit")
         self.report.count(batch, results)
 

@@ -314,6 +314,15 @@ def summary(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
     }
 
 
+def products_due(conn: sqlite3.Connection, window: Window) -> int:
+    """Products (brand + SKU) with a change the window makes ready: what a send will carry."""
+    ready, params = window.ready()
+    row = conn.execute(
+        f"SELECT COUNT(*) FROM (SELECT DISTINCT sku, brand FROM queue WHERE {ready})", params
+    ).fetchone()
+    return int(row[0])
+
+
 def upcoming(conn: sqlite3.Connection, window: Window, limit: int) -> list[tuple[str, str, int]]:
     """Deferred changes by (the time they go, group), soonest first."""
     ready, params = window.ready()
