@@ -90,9 +90,13 @@ class Sandbox:
 
     # -- driving it ------------------------------------------------------------------------
 
-    def load_catalog(self, products: list[dict[str, Any]], *, replace: bool = False) -> None:
-        """Add ProductCatalog-shaped dicts; ``replace`` empties the catalog first."""
-        self._core.load_catalog(products, replace=replace)
+    def load_catalog(
+        self, products: list[dict[str, Any]], *, replace: bool = False, owned: bool = False
+    ) -> None:
+        """Add ProductCatalog-shaped dicts; ``replace`` empties the catalog first. ``owned``:
+        the caller hands the dicts over and never touches them again (no copy: a benchmark's
+        million products)."""
+        self._core.load_catalog(products, replace=replace, owned=owned)
 
     def add_orders(self, orders: list[dict[str, Any]], *, created_via_post: bool = False) -> None:
         """Add GET-orders-model dicts. ``created_via_post`` marks them as created through

@@ -45,8 +45,10 @@ class SandboxCore:
         self.options.quirks = base.with_switches(switches)
         return self.options.quirks
 
-    def load_catalog(self, products: list[dict[str, Any]], *, replace: bool = False) -> None:
-        self.store.load_catalog(products, replace=replace)
+    def load_catalog(
+        self, products: list[dict[str, Any]], *, replace: bool = False, owned: bool = False
+    ) -> None:
+        self.store.load_catalog(products, replace=replace, owned=owned)
 
     def add_orders(self, orders: list[dict[str, Any]], *, created_via_post: bool = False) -> None:
         self.store.add_orders(orders, created_via_post=created_via_post)

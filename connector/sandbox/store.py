@@ -50,15 +50,19 @@ class Store:
 
     # -- catalog -----------------------------------------------------------------------------
 
-    def load_catalog(self, products: list[Product], *, replace: bool = False) -> None:
-        """Add ProductCatalog dicts (copied). A product whose Id is already loaded replaces it."""
+    def load_catalog(
+        self, products: list[Product], *, replace: bool = False, owned: bool = False
+    ) -> None:
+        """Add ProductCatalog dicts (copied unless ``owned``). A product whose Id is already
+        loaded replaces it."""
         with self.lock:
             if replace:
                 self.products.clear()
                 self.product_updated_at.clear()
             next_id = max(self.products, default=0) + 1
             for product in products:
-                next_id = max(next_id, self._put_product(copy.deepcopy(product), next_id) + 1)
+                product = product if owned else copy.deepcopy(product)
+                next_id = max(next_id, self._put_product(product, next_id) + 1)
             self._reindex()
 
     def _put_product(self, product: Product, next_id: int) -> int:
