@@ -9,6 +9,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from filelock import FileLock
 from hypothesis import given
 from hypothesis import strategies as st
@@ -56,15 +57,21 @@ def test_the_estimate_is_the_calls_left_at_the_observed_pace(
     assert duration(left)  # always something a person can read
 
 
-def run_cli(config: Config, *args: str, crash_at: str = "") -> subprocess.CompletedProcess[str]:
-    env = clean_env(NOW)
+def run_cli(
+    config: Config, *args: str, now: datetime, crash_at: str = ""
+) -> subprocess.CompletedProcess[str]:
+    env = clean_env(now)
     if crash_at:
         env["CONNECTOR_CRASH_AT"] = crash_at
     command = [sys.executable, "-m", "connector", "--config", str(config.source), *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
 
-def test_status_says_how_far_a_send_got_while_busy_and_after(tmp_path: Path) -> None:
+NIGHT = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)  # 02:00 in Buenos Aires: the night slot
+
+
+@pytest.mark.parametrize("now", [NOW, NIGHT], ids=["day", "night"])
+def test_status_says_how_far_a_send_got_while_busy_and_after(tmp_path: Path, now: datetime) -> None:
     with fast_sandbox() as sb:
         sb.load_catalog(make_catalog(PRODUCTS))
         config = setup(tmp_path, sb)
@@ -72,20 +79,25 @@ def test_status_says_how_far_a_send_got_while_busy_and_after(tmp_path: Path) -> 
         config.source.write_text(text.replace("[alephee]\n", "[alephee]\nbatch_size = 50\n"))
         rows = catalog_rows(PRODUCTS)
         drop(config, "stock-1.csv", export(rows))
-        killed = run_cli(config, "once", crash_at="sync.after_commit@2")
+        killed = run_cli(config, "once", now=now, crash_at="sync.after_commit@2")
         assert killed.returncode in (-9, 137), killed.stderr[-2000:]
 
-        status = run_connector(config, "status", now=NOW)
+        status = run_connector(config, "status", now=now)
         assert "Last send was interrupted at 100 of 250 products (2 calls" in status.stdout
         with FileLock(str(config.folders.state / RUNNING_MARKER)):  # a run busy with it
-            busy = run_connector(config, "status", now=NOW).stdout
+            busy = run_connector(config, "status", now=now).stdout
         assert re.search(
             r"Sending: 100 of 250 products, about \d+ (s|min) left at [\d,]+ calls/min", busy
         ), busy
+        night_end = "; the night slot ends 2026-11-24 06:00"  # [schedule] night_end, local
+        assert (night_end in busy) == (now == NIGHT), busy
 
-        again = run_cli(config, "once")
+        later = now + timedelta(minutes=1)  # a pinned clock restarts: the next run is later
+        again = run_cli(config, "once", now=later)
         assert again.returncode == 0, again.stderr[-2000:]
-        after = run_connector(config, "status", now=NOW).stdout
-        assert re.search(r"Last send: 150 of 150 products in 3 calls at [\d,]+ calls/min", after)
+        after = run_connector(config, "status", now=later).stdout
+        assert re.search(r"Last send: 150 of 150 products in 3 calls at [\d,]+ calls/min", after), (
+            after
+        )
         logged = "".join(p.read_text("utf-8") for p in config.log_dir.glob("*.log*"))
         assert re.search(r"products: 150 of 150, done at [\d,]+ calls/min", logged)
