@@ -11,7 +11,8 @@ read by DuckDB, numbers normalised, joined on the SKU, changed rows fetched), ``
 same as a Polars pipeline), ``pyarrow`` (a bare read of B, every column as text). Kinds on
 ``xlsx-<ROWS>.xlsx`` (``bench_read.write_xlsx``): ``xlsx-connector`` (``read_export``),
 ``xlsx-calamine`` (python-calamine ``to_python``), ``xlsx-calamine-rows`` (``iter_rows``),
-``xlsx-openpyxl`` (openpyxl ``read_only``, values only).
+``xlsx-openpyxl`` (openpyxl ``read_only``, values only). End to end against the sandbox
+(``e2e_measure``): ``once-second`` and ``once-first``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import e2e_measure
 import sync_data
 from sync_measure import Clock, measure
 
@@ -175,34 +177,21 @@ def run_latency(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
     """Seconds from a complete file in the inbox to the first POST /v2/products that a
     running ``connector run`` (default [intake] settings, catalog fresh) sends for it."""
     import os
-    import shutil
     import subprocess
     import threading
     import time
 
     from connector.config import IntakeSettings
-    from connector.operator.scaffold import init_workspace
     from connector.sandbox import Sandbox, SandboxOptions
     from connector.sandbox.fixtures import make_catalog
 
     folder = work / "latency"
-    shutil.rmtree(folder, ignore_errors=True)
     key = "bench-key-1234"
     options = SandboxOptions(api_key=key, account_id=1001, rate_per_minute=100_000, burst=100_000)
     with Sandbox(options).start() as sandbox:
         catalog = make_catalog(rows)
         sandbox.load_catalog(catalog)
-        init_workspace(folder)
-        config = folder / "connector.toml"
-        text = config.read_text(encoding="utf-8")
-        for old, new in {
-            '# base_url = "https://api.alephcrm.com"': f'base_url = "{sandbox.url}"',
-            '# api_key = ""': f'api_key = "{key}"',
-            "account_id = 0 ": "account_id = 1001 ",
-            "[orders]\n# enabled = true": "[orders]\nenabled = false",
-        }.items():
-            text = text.replace(old, new)
-        config.write_text(text, encoding="utf-8")
+        config = e2e_measure.scaffold(folder, sandbox.url, key)
         (folder / "mappings" / "stock-prices.toml").write_text(sync_data.MAPPING, "utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("ALEPHEE_")}
         command = [sys.executable, "-m", "connector", "--config", str(config)]
@@ -263,6 +252,8 @@ KINDS: dict[str, Callable[[Path, int, Clock], dict[str, Any]]] = {
     "xlsx-calamine-rows": xlsx_calamine_rows,
     "xlsx-openpyxl": xlsx_openpyxl,
     "run-latency": run_latency,
+    "once-second": e2e_measure.once_second,
+    "once-first": e2e_measure.once_first,
 }
 
 

@@ -40,7 +40,8 @@ class AlephSettings(Section):
     account_id: int = Field(gt=0)
     price_list_id: int | None = Field(default=None, gt=0)
     timeout_seconds: float = Field(default=30.0, gt=0)
-    batch_size: int = Field(default=100, ge=1, le=1000)
+    # The largest POST /v2/products batch tried first; a 413 halves it (kept in api-profile.json).
+    batch_size: int = Field(default=1000, ge=1, le=1000)
     integrate_batch_size: int = Field(default=100, ge=1, le=1000)
     # 100 until a larger page is proven (``connector check --probe`` measures the real cap):
     # no live client ever asked for more, and a server that caps lower would skip pages.

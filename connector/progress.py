@@ -36,12 +36,18 @@ class Progress:
             self._task = self._bar.add_task(self.what, total=self.total)
         return self
 
-    def advance(self, step: int = 1) -> None:
+    def advance(self, step: int = 1, note: str = "") -> None:
+        """``note``: what the bar says beside the count (an estimate of the time left)."""
         self.done += step
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, advance=step)
+            described = f"{self.what}: {self.total - self.done:,} left" + (
+                f", {note}" if note else ""
+            )
+            self._bar.update(self._task, advance=step, description=described)
         elif self.total >= 10 and self.done / self.total >= self._next_log:
-            log.info("%s: %d of %d", self.what, self.done, self.total)
+            log.info(
+                "%s: %d of %d%s", self.what, self.done, self.total, f", {note}" if note else ""
+            )
             self._next_log += 0.1
 
     def __exit__(

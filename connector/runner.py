@@ -28,7 +28,7 @@ from filelock import FileLock, Timeout
 from connector import clock, db, runlog
 from connector.alephee import orderrefs
 from connector.alephee.client import AlephClient
-from connector.alephee.profile import open_client
+from connector.alephee.profile import open_client, remember_batch_cap
 from connector.clock import Clock
 from connector.config import Config
 from connector.contain import contained, is_contained, report
@@ -121,10 +121,10 @@ def open_state(config: Config, *, products: bool = True) -> sqlite3.Connection:
 
 
 def open_products(conn: sqlite3.Connection) -> None:
-    from connector.products import refusals
+    from connector.products import refusals, sendlog
     from connector.products import state as products_state
 
-    for module in (products_state, refusals):
+    for module in (products_state, refusals, sendlog):
         module.init(conn)
 
 
@@ -372,14 +372,14 @@ def _send(
     now = options.now()
     _publish_refusals(config, conn, now)  # left by a killed run: never lost
     refusals.retry_if_settings_changed(conn, client.settings, iso(now))
-    due = pending.summary(conn, pending.Window.at(now, config.schedule))["due"]
+    due = pending.products_due(conn, pending.Window.at(now, config.schedule))
     if not due:
         return
     try:
-        with Progress(due, "changes", enabled=options.progress) as bar:
+        with Progress(due, "products", enabled=options.progress) as bar:
 
-            def advance(count: int) -> None:
-                bar.advance(count)  # called after each batch is committed
+            def advance(count: int, estimate: str) -> None:
+                bar.advance(count, estimate)  # called after each batch is committed
                 if options.stop_requested():
                     raise StopRequested("stopped on request after a batch; the rest stays queued")
 
@@ -387,13 +387,16 @@ def _send(
                 conn,
                 client,
                 now,
-                batch_size=config.alephee.batch_size,
+                batch_size=client.products_cap,
                 progress=advance,
                 refused_retry_hours=config.schedule.refused_retry_hours,
                 schedule=config.schedule,
+                clock=options.now,
             )
     finally:
         _publish_refusals(config, conn, now)  # also when Alephee went away
+        if client.products_cap < config.alephee.batch_size:  # a 413 taught a smaller size
+            remember_batch_cap(config, client.products_cap)
     summary.sent += report.sent
     summary.accepted += report.accepted
     summary.refused += len(report.refused)

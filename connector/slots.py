@@ -42,6 +42,15 @@ def next_night_start(moment: datetime, schedule: ScheduleSettings) -> datetime:
     return start.astimezone(UTC)
 
 
+def night_end(moment: datetime, schedule: ScheduleSettings) -> datetime:
+    """The next end of the night slot: when a send that runs in the night slot is in the day."""
+    local = moment.astimezone(schedule.zone)
+    end = _at(local, schedule.night_end)
+    if end <= local:
+        end = _at(local + timedelta(days=1), schedule.night_end)
+    return end.astimezone(UTC)
+
+
 def _at(day: datetime, clock: time) -> datetime:
     return day.replace(hour=clock.hour, minute=clock.minute, second=0, microsecond=0)
 

@@ -107,3 +107,31 @@ def test_concurrent_movements_are_applied_atomically() -> None:
         assert failures == []
         assert sandbox.product("0000001")["Stock"]["Quantity"] == 60
         assert sandbox.updates("0000001") == 61
+
+
+def test_pages_follow_the_id_index_across_loads_and_replacements() -> None:
+    """Pages slice a sorted Id index: it must follow every load (later ones with lower Ids, or
+    none given) and a replacement, or pages would skip or repeat products."""
+    with running() as (sandbox, client):
+        sandbox.load_catalog(make_catalog(3, start=10))  # Ids 100010..100012
+        early = make_catalog(2, start=1)  # Ids 100001, 100002: before the loaded ones
+        unnumbered = make_catalog(1, start=50)
+        del unnumbered[0]["Identification"]["Id"]  # gets the next free Id: after all others
+        sandbox.load_catalog(early + unnumbered)
+
+        def page(offset: int, limit: int) -> list[str]:
+            body = client.get("/v2/products", params=auth(offset=offset, limit=limit)).json()
+            assert body["Paging"]["Total"] == body["Total"]
+            return [p["Identification"]["SKU"] for p in body["Results"]]
+
+        assert page(0, 4) + page(4, 4) == [
+            "0000001",
+            "0000002",
+            "0000010",
+            "0000011",
+            "0000012",
+            "0000050",
+        ]
+        assert page(0, 10) == page(0, 3) + page(3, 7)
+        sandbox.load_catalog(make_catalog(2, start=7), replace=True)
+        assert page(0, 10) == ["0000007", "0000008"]

@@ -59,7 +59,7 @@ def catalog_rows(n: int) -> list[tuple[str, int, float]]:
 
 
 def test_full_file_then_changes_then_same_content_then_empty(tmp_path: Path) -> None:
-    with fast_sandbox() as sb:
+    with fast_sandbox(products_max_items=1_000) as sb:  # takes the default batch whole
         sb.load_catalog(make_catalog(2000))
         config = setup(tmp_path, sb)
         rows = catalog_rows(2000)

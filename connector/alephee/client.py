@@ -31,7 +31,7 @@ from connector.alephee.models import (
     IntegrateResult,
     Page,
     PriceList,
-    ProductUpdate,
+    ProductItem,
     StatusUpdate,
 )
 from connector.alephee.ratelimit import Pacer, parse_seconds
@@ -148,7 +148,7 @@ class AlephClient:
         query = {**params, "offset": str(offset), "limit": str(self.settings.orders_page_size)}
         return Page.model_validate(self._call("GET", "/v2/orders", params=query))
 
-    def post_products(self, items: list[ProductUpdate]) -> dict[str, ItemResult]:
+    def post_products(self, items: list[ProductItem]) -> dict[str, ItemResult]:
         """Send one batch; results by SKU. A 413 splits the batch and lowers the cap.
 
         Raises ``RequestRejected`` when Alephee refused the request as a whole (another 4xx),
@@ -186,7 +186,7 @@ class AlephClient:
             )
         return match_products(items, result)
 
-    def _split(self, items: list[ProductUpdate], size: int) -> dict[str, ItemResult]:
+    def _split(self, items: list[ProductItem], size: int) -> dict[str, ItemResult]:
         results: dict[str, ItemResult] = {}
         for start in range(0, len(items), size):
             results.update(self.post_products(items[start : start + size]))

@@ -7,6 +7,7 @@ Unknown fields are kept out (``extra="ignore"``): we read only what the integrat
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -107,6 +108,35 @@ class ProductUpdate(ApiModel):
 
     def body(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+
+PRICE_NAMES = {name: info.alias or name for name, info in ProductPrice.model_fields.items()}
+
+
+@dataclass(frozen=True)
+class PlainProductUpdate:
+    """A POST /v2/products item built from values the connector already holds as checked
+    integers (its own queue): the same ``body()`` as ``ProductUpdate``, without validating and
+    dumping a model per item (17 s of a 1M-product first run). ``prices`` by field name
+    (``price_with_taxes``), in currency units; None: no price in this item."""
+
+    sku: str
+    brand: str | None = None
+    quantity: int | None = None
+    prices: dict[str, float] | None = None
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"SKU": self.sku}
+        if self.brand is not None:
+            body["Brand"] = self.brand
+        if self.quantity is not None:
+            body["Stock"] = {"Quantity": self.quantity}
+        if self.prices is not None:
+            body["Price"] = {PRICE_NAMES[k]: v for k, v in self.prices.items() if v is not None}
+        return body
+
+
+ProductItem = ProductUpdate | PlainProductUpdate  # what POST /v2/products takes
 
 
 class Message(ApiModel):

@@ -3,7 +3,10 @@
 A few read-only calls (accounts, one products page asked at 1,000, one orders page) are
 recorded in ``state/api-profile.json``: the real page cap, the rate-limit headers and their
 values, the shapes of dates and SKUs, the status codes met. The connector then pages the
-catalog at the measured cap. The file is meant to be sent to support: it holds no key (only
+catalog at the measured cap. The batch cap of POST /v2/products is learnt by sending: the
+first batch goes at ``alephee.batch_size`` (1,000 unless set lower), a 413 halves it, and the
+size that worked is kept here (``products_batch_cap``) so later runs start from it. The file
+is meant to be sent to support: it holds no key (only
 ``x-ratelimit-*`` headers, the base URL without its query, no request URL).
 """
 
@@ -38,12 +41,32 @@ def profile_path(config: Config) -> Path:
 
 def measured_page_cap(config: Config) -> int | None:
     """The products page cap a probe proved, or None (then ``products_page_size`` applies)."""
+    cap = _profile(config).get("products_page_cap")
+    return cap if isinstance(cap, int) and cap > 0 else None
+
+
+def measured_batch_cap(config: Config) -> int | None:
+    """The POST /v2/products batch size a 413 proved (the largest that worked), or None."""
+    cap = _profile(config).get("products_batch_cap")
+    return cap if isinstance(cap, int) and cap > 0 else None
+
+
+def remember_batch_cap(config: Config, cap: int) -> None:
+    """Keep the batch size that worked after a 413, beside what a probe measured."""
+    profile = _profile(config)
+    if profile.get("products_batch_cap") == cap:
+        return
+    profile["products_batch_cap"] = cap
+    _replace_text(profile_path(config), redact(json.dumps(profile, indent=2)) + "\n")
+    log.info("POST /v2/products: %d products per call from now on (kept in %s)", cap, PROFILE_NAME)
+
+
+def _profile(config: Config) -> dict[str, Any]:
     try:
         data = json.loads(profile_path(config).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return None
-    cap = data.get("products_page_cap") if isinstance(data, dict) else None
-    return cap if isinstance(cap, int) and cap > 0 else None
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def open_client(
@@ -60,6 +83,7 @@ def open_client(
     cap = measured_page_cap(config)
     if cap is not None:
         client.products_page_size = cap
+    client.products_cap = min(config.alephee.batch_size, measured_batch_cap(config) or 1000)
     if shared_key:
         client.pacer.share = config.retry.run_rate_share
     return client
@@ -84,6 +108,8 @@ def probe(config: Config, client: AlephClient, now: datetime) -> dict[str, Any]:
         "status_codes": dict(Counter(str(c["status"]) for c in calls)),
         "calls": calls,
     }
+    if (batch_cap := measured_batch_cap(config)) is not None:
+        profile["products_batch_cap"] = batch_cap  # learnt by sending; a probe does not POST
     text = redact(json.dumps(profile, indent=2, ensure_ascii=False))
     _replace_text(profile_path(config), text + "\n")
     return profile

@@ -18,7 +18,7 @@ from connector.alephee.models import (
     LEVEL_INFO,
     LEVEL_WARNING,
     ActionResult,
-    ProductUpdate,
+    ProductItem,
     Quantities,
     ResultItem,
 )
@@ -41,7 +41,7 @@ class _Listed:
     message: str
 
 
-def match_products(items: list[ProductUpdate], result: ActionResult) -> dict[str, ItemResult]:
+def match_products(items: list[ProductItem], result: ActionResult) -> dict[str, ItemResult]:
     """Per-SKU outcome of one batch, cross-checked with ``Quantities``.
 
     Items named with a level are what they say. The others are read from the counts, by group:

@@ -17,7 +17,7 @@ from connector.alephee.models import (
     DocumentUpload,
     IntegrateMark,
     IntegrateResult,
-    ProductUpdate,
+    ProductItem,
     StatusUpdate,
 )
 from connector.alephee.results import ItemResult
@@ -42,7 +42,7 @@ class RecordingClient(AlephClient):
         self.writes: list[Write] = []
         self._marked: set[int] = set()
 
-    def post_products(self, items: list[ProductUpdate]) -> dict[str, ItemResult]:
+    def post_products(self, items: list[ProductItem]) -> dict[str, ItemResult]:
         self.writes.append(Write("POST /v2/products", [i.body() for i in items]))
         return {item.sku: ItemResult(ok=True, message=ANSWER) for item in items}
 

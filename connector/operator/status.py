@@ -36,6 +36,7 @@ from connector.operator.status_model import (
     Queue,
     RateLimit,
     Run,
+    Sending,
     StatusRefusal,
     StatusReport,
     StatusUpdates,
@@ -44,7 +45,7 @@ from connector.operator.status_model import (
     run_counts,
 )
 from connector.orders import ledger as orders_ledger
-from connector.products import catalog, pending, snapshot
+from connector.products import catalog, pending, sendlog, snapshot
 from connector.shipping import state as shipping_state
 from connector.slots import iso
 
@@ -88,6 +89,7 @@ def collect(
             config=str(config.source),
             instance_running=running,
             queue=_queue(conn, config, now),
+            sending=_sending(conn, running),
             accepted=Accepted(**snapshot.counts(conn)),
             catalog=Catalog(
                 products=catalog.size(conn), refreshed_at=iso(refreshed) if refreshed else None
@@ -126,6 +128,27 @@ def _queue(conn: sqlite3.Connection, config: Config, now: datetime) -> Queue:
         **counts,
         max_wait_hours=config.schedule.deferred_max_wait_hours,
         upcoming=list(upcoming.values()),
+    )
+
+
+def _sending(conn: sqlite3.Connection, running: bool) -> Sending | None:
+    progress = sendlog.latest(conn)
+    if progress is None:
+        return None
+    if progress.finished_at is not None:
+        state = "finished" if progress.left == 0 else "stopped"
+    else:
+        state = "sending" if running else "interrupted"
+    return Sending(
+        state=state,
+        started_at=progress.started_at,
+        total=progress.total,
+        done=progress.done,
+        calls=progress.calls,
+        calls_per_minute=progress.calls_per_minute(),
+        seconds_left=progress.seconds_left() if state == "sending" else None,
+        finished_at=progress.finished_at,
+        slot_ends_at=progress.slot_ends_at,
     )
 
 
@@ -219,6 +242,8 @@ def render(report: dict[str, Any], config: Config, console: Console | None = Non
     console.print(f"Another connector running now: {running}")
     console.print(_alephee_text(model, config))
     console.print(_queue_table(model))
+    if model.sending is not None:
+        console.print(_sending_text(model.sending, config))
     console.print(_files_text(model))
     if model.files.failed:
         console.print(_failed_table(model, config))
@@ -245,6 +270,24 @@ def _alephee_text(model: StatusReport, config: Config) -> str:
     cached = local(model.catalog.refreshed_at, config) or "never"
     lines.append(f"Alephee catalog: {model.catalog.products:,} products (downloaded {cached})")
     return "\n".join(lines)
+
+
+def _sending_text(sending: Sending, config: Config) -> str:
+    """``sending: N of M products, about T left at C calls/min`` (or how the last send ended)."""
+    count = f"{sending.done:,} of {sending.total:,} products"
+    pace = f"{sending.calls_per_minute:,.0f} calls/min" if sending.calls_per_minute else ""
+    if sending.state == "sending":
+        text = f"Sending: {count}"
+        if sending.seconds_left is not None and pace:
+            text += f", about {sendlog.duration(sending.seconds_left)} left at {pace}"
+        if sending.slot_ends_at:
+            text += f"; the night slot ends {local(sending.slot_ends_at, config)}"
+        return text
+    calls = f"{sending.calls:,} calls" + (f" at {pace}" if pace else "")
+    if sending.state == "finished":
+        return f"Last send: {count} in {calls}, finished {local(sending.finished_at, config)}"
+    ended = "stopped" if sending.state == "stopped" else "was interrupted"
+    return f"Last send {ended} at {count} ({calls}); the rest waits in the queue"
 
 
 def _queue_table(model: StatusReport) -> Table:

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connector.runlog import RunSummary
 
-SCHEMA_VERSION = 2  # 2: counts in changes, missed_night, status_updates, documents, exit 5
+# 2: counts in changes, missed_night, status_updates, documents, exit 5; 3: sending
+SCHEMA_VERSION = 3
 
 
 class Strict(BaseModel):
@@ -50,6 +51,24 @@ class Queue(Strict):
     by_group: dict[str, int] = Field(description="queued changes per group: stock, price")
     due_by_group: dict[str, int] = Field(description="changes due now per group")
     upcoming: list[Upcoming] = Field(description="deferred changes by the time they go")
+
+
+class Sending(Strict):
+    """The current or last send of stock and price changes, in products (brand + SKU)."""
+
+    state: str = Field(
+        description="sending (a run is busy with it), finished, stopped (it ended early: "
+        "Alephee unreachable, a stop request; the rest waits in the queue) or interrupted "
+        "(its run ended without closing it: killed)"
+    )
+    started_at: str
+    total: int = Field(ge=0, description="products due when it started")
+    done: int = Field(ge=0, description="products whose answer is recorded")
+    calls: int = Field(ge=0, description="POST /v2/products calls so far")
+    calls_per_minute: float | None = Field(description="observed; null before it is known")
+    seconds_left: float | None = Field(description="estimated from the observed pace")
+    finished_at: str | None
+    slot_ends_at: str | None = Field(description="the night slot it runs in ends then (UTC)")
 
 
 class Accepted(Strict):
@@ -208,6 +227,7 @@ class StatusReport(Strict):
         description="a connector is running on this state folder now (its running marker is held)"
     )
     queue: Queue
+    sending: Sending | None = Field(description="the current or last send; null before any")
     accepted: Accepted
     catalog: Catalog
     files: Files

@@ -28,12 +28,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from connector.alephee.client import AlephClient
-from connector.alephee.models import ProductUpdate
+from connector.alephee.models import ProductItem
 from connector.alephee.results import ItemResult
 from connector.db import atomic
 from connector.errors import NothingApplied, RequestLevelError, RequestRejected
 from connector.intake.crashpoints import crashpoint
-from connector.products import pending, refusals, snapshot
+from connector.products import pending
+from connector.products.recording import Stamps, record
 from connector.slots import iso
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,17 @@ class SendReport:
     retry_later: int = 0
     calls: int = 0
 
+    def count(self, batch: Batch, results: dict[str, ItemResult]) -> None:
+        """Tally a recorded batch (after its commit: a rolled-back batch counts nothing)."""
+        for item in (item for group in batch for item in group):
+            result = results[item.sku]
+            if result.transient:
+                self.retry_later += 1
+            elif result.ok:
+                self.accepted += 1
+            else:
+                self.refused.append((item, result.message))
+
 
 class BatchSender:
     """Sends batches for one run, remembering what each refusal proved about its cause."""
@@ -60,12 +72,13 @@ class BatchSender:
         now: datetime,
         report: SendReport,
         *,
-        build: Callable[[list[pending.Queued]], ProductUpdate],
+        build: Callable[[list[pending.Queued]], ProductItem],
         retry_after: timedelta,
     ) -> None:
         self.conn, self.client, self.now, self.report = conn, client, now, report
         self.build = build
-        self.retry_at = iso(now + retry_after)
+        self.on_record: Callable[[int], None] | None = None  # products recorded, in the batch
+        self.stamps = Stamps(now=iso(now), retry_at=iso(now + retry_after))
         self.item_level: set[ErrorKey] = set()  # errors proven to be about items
         self.open_questions: set[ErrorKey] = set()  # the empty batch did not decide these
         self.singles: dict[ErrorKey, str] = {}  # error -> a SKU that got it alone
@@ -168,39 +181,11 @@ class BatchSender:
         self.report.sent += sum(len(group) for group in batch)  # in changes, like the queue
         crashpoint("sync.after_post")
         with atomic(self.conn):
-            for group in batch:
-                for item in group:
-                    self._record(item, results[item.sku])
+            record(self.conn, [(i, results[i.sku]) for g in batch for i in g], self.stamps)
+            if self.on_record is not None:
+                self.on_record(len(batch))  # progress, durable with what it counts
         crashpoint("sync.after_commit")
-
-    def _record(self, item: pending.Queued, result: ItemResult) -> None:
-        stamp = iso(self.now)
-        if result.transient:
-            pending.failed_attempt(self.conn, item, result.message)
-            refusals.note(self.conn, item, result.message, stamp)
-            self.report.retry_later += 1
-            return
-        if result.ok:
-            snapshot.accept(self.conn, item.key, item.group, item.values, item.as_of, stamp)
-            self.report.accepted += 1
-            if pending.matches(self.conn, item):
-                pending.remove(self.conn, item)
-            return
-        if not _already_reported(self.conn, item, result.message):
-            refusals.note(self.conn, item, result.message, stamp)
-        snapshot.refuse(self.conn, item.key, item.group, item.values, result.message, stamp)
-        refusals.postpone(self.conn, item, result.message, self.retry_at)
-        self.report.refused.append((item, result.message))
-
-
-def _already_reported(conn: sqlite3.Connection, item: pending.Queued, message: str) -> bool:
-    """The same value refused for the same reason again (a retry): reported once is enough."""
-    row = conn.execute(
-        "SELECT signature, message FROM refused WHERE sku = ? AND brand = ? AND grp = ?",
-        (item.sku, item.brand, item.group),
-    ).fetchone()
-    same_value = row is not None and row["signature"] == snapshot.signature(item.values, item.group)
-    return same_value and row["message"] == message
+        self.report.count(batch, results)
 
 
 def _key(error: RequestRejected) -> ErrorKey:

@@ -57,18 +57,17 @@ def init(conn: sqlite3.Connection) -> None:
 
 def note(conn: sqlite3.Connection, item: pending.Queued, message: str, now: str) -> None:
     """A report line for ``item``, durable with the refusal it reports."""
-    conn.execute(
+    note_many(conn, [(item, message)], now)
+
+
+def note_many(conn: sqlite3.Connection, lines: list[tuple[pending.Queued, str]], now: str) -> None:
+    """``note`` for a whole batch (the lines keep the batch's order)."""
+    conn.executemany(
         "INSERT INTO refusal_lines (sku, brand, what, vals, source, line, message, at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            item.sku,
-            item.brand,
-            item.group,
-            json.dumps(item.values),
-            item.source,
-            item.line,
-            message,
-            now,
+            (i.sku, i.brand, i.group, json.dumps(i.values), i.source, i.line, message, now)
+            for i, message in lines
         ),
     )
 

@@ -21,6 +21,7 @@ from connector.products.diff import ALL_FIELDS, GROUP_FIELDS, KEY, column
 
 VALUE_COLUMNS = [column(f) for f in ALL_FIELDS]
 Key = tuple[str, str]
+Acknowledged = tuple[Key, str, Mapping[str, Any], str]  # key, group, values, as_of
 
 
 def init(conn: sqlite3.Connection) -> None:
@@ -69,17 +70,35 @@ def accept(
     now: str,
 ) -> None:
     """Record an acknowledged group of values (call inside ``atomic``)."""
-    cols = [column(f) for f in GROUP_FIELDS[group] if values.get(column(f)) is not None]
+    accept_many(conn, [(key, group, values, as_of)], now)
+
+
+def accept_many(conn: sqlite3.Connection, items: Iterable[Acknowledged], now: str) -> int:
+    """``accept`` for a whole batch, one statement per shape of values (call inside
+    ``atomic``): the same rows as ``accept`` item by item, without a round trip per item."""
+    shapes: dict[tuple[str, tuple[str, ...]], list[list[Any]]] = {}
+    cleared: list[tuple[str, str, str]] = []
+    for key, group, values, as_of in items:
+        cols = tuple(column(f) for f in GROUP_FIELDS[group] if values.get(column(f)) is not None)
+        shapes.setdefault((group, cols), []).append(
+            [*key, *(int(values[c]) for c in cols), as_of, now]
+        )
+        cleared.append((*key, group))
+    for (group, cols), rows in shapes.items():
+        conn.executemany(_upsert_sql(group, list(cols)), rows)
+    conn.executemany("DELETE FROM refused WHERE sku = ? AND brand = ? AND grp = ?", cleared)
+    return len(cleared)
+
+
+def _upsert_sql(group: str, cols: list[str]) -> str:
     as_of_col = f"{group}_as_of"
     assignments = ", ".join(f"{c} = excluded.{c}" for c in [*cols, as_of_col, "updated_at"])
     names = ", ".join([*KEY, *cols, as_of_col, "updated_at"])
     marks = ", ".join("?" * (len(cols) + 4))
-    conn.execute(
+    return (
         f"INSERT INTO accepted ({names}) VALUES ({marks}) "
-        f"ON CONFLICT(sku, brand) DO UPDATE SET {assignments}",
-        [*key, *(int(values[c]) for c in cols), as_of, now],
+        f"ON CONFLICT(sku, brand) DO UPDATE SET {assignments}"
     )
-    conn.execute("DELETE FROM refused WHERE sku = ? AND brand = ? AND grp = ?", (*key, group))
 
 
 def refuse(
@@ -103,7 +122,7 @@ def refused(conn: sqlite3.Connection, group: str) -> dict[Key, str]:
     return {(row["sku"], row["brand"]): row["signature"] for row in rows}
 
 
-__all__ = ["KEY", "Key", "accept", "counts", "load", "refuse", "refused"]
+__all__ = ["KEY", "Key", "accept", "accept_many", "counts", "load", "refuse", "refused"]
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:

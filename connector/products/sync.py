@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from connector.alephee.client import AlephClient
-from connector.alephee.models import ProductPrice, ProductStock, ProductUpdate
+from connector.alephee.models import PlainProductUpdate
+from connector.clock import Clock
 from connector.config import ScheduleSettings
-from connector.products import pending, refusals, snapshot
+from connector.products import pending, refusals, sendlog, snapshot
 from connector.products.diff import PRICE, STOCK
 from connector.products.outcomes import BatchSender, SendReport
-from connector.slots import iso
+from connector.slots import iso, night_end
 
 log = logging.getLogger(__name__)
 __all__ = ["SendReport", "product_update", "send_due"]
@@ -34,15 +35,20 @@ def send_due(
     now: datetime,
     *,
     batch_size: int,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, str], None] | None = None,
     refused_retry_hours: float = 24.0,
     schedule: ScheduleSettings | None = None,
+    clock: Clock | None = None,
 ) -> SendReport:
     """Send every due change; stops (raising) only on a StopError, keeping the rest queued.
 
     Refused values come back when the settings they were sent with changed, or after
-    ``refused_retry_hours``; every refusal is reported (``refusals.publish_pending``)."""
+    ``refused_retry_hours``; every refusal is reported (``refusals.publish_pending``).
+    ``progress`` hears the products of each recorded batch and the estimate of the time left
+    (``sendlog``, timed by ``clock``: the run's live clock)."""
     refusals.retry_if_settings_changed(conn, client.settings, iso(now))  # also from runner
+    schedule = schedule or ScheduleSettings()
+    clock = clock or (lambda: now)
     report = SendReport()
     sender = BatchSender(
         conn,
@@ -52,13 +58,24 @@ def send_due(
         build=product_update,
         retry_after=timedelta(hours=refused_retry_hours),
     )
-    window = pending.Window.at(now, schedule or ScheduleSettings())
-    for items in pending.due(conn, window):
-        pending.mark_sent(conn, items, iso(now))  # one commit per chunk, before any POST
-        for batch in _batches(_by_product(items), batch_size):
-            sender.send(batch)
-            if progress:
-                progress(sum(len(group) for group in batch))
+    window = pending.Window.at(now, schedule)
+    send = sendlog.start(
+        conn,
+        now,
+        pending.products_due(conn, window),
+        min(batch_size, client.products_cap),
+        night_end(now, schedule) if window.night else None,
+    )
+    sender.on_record = lambda products: sendlog.advance(conn, send, products, report.calls, clock())
+    try:
+        for items in pending.due(conn, window):
+            pending.mark_sent(conn, items, iso(now))  # one commit per chunk, before any POST
+            for batch in _batches(_by_product(items), lambda: min(batch_size, client.products_cap)):
+                sender.send(batch)
+                if progress:
+                    progress(len(batch), sendlog.estimate(sendlog.latest(conn)))
+    finally:
+        sendlog.finish(conn, send, clock())
     return report
 
 
@@ -69,16 +86,20 @@ def _by_product(items: list[pending.Queued]) -> list[list[pending.Queued]]:
     return list(grouped.values())
 
 
-def _batches(groups: list[list[pending.Queued]], size: int) -> Iterator[list[list[pending.Queued]]]:
-    """Batches of ``size`` products, never two with the same SKU in one: Alephee reports results
-    by SKU only, so DUP1 of ACME and DUP1 of BOSCH go in different calls."""
+def _batches(
+    groups: list[list[pending.Queued]], size: Callable[[], int]
+) -> Iterator[list[list[pending.Queued]]]:
+    """Batches of ``size()`` products (asked again for each batch: a 413 lowers it), never two
+    with the same SKU in one: Alephee reports results by SKU only, so DUP1 of ACME and DUP1 of
+    BOSCH go in different calls."""
     waiting = groups
     while waiting:
         batch: list[list[pending.Queued]] = []
         skus: set[str] = set()
         later: list[list[pending.Queued]] = []
+        limit = size()
         for group in waiting:
-            if len(batch) < size and group[0].sku not in skus:
+            if len(batch) < limit and group[0].sku not in skus:
                 batch.append(group)
                 skus.add(group[0].sku)
             else:
@@ -87,17 +108,17 @@ def _batches(groups: list[list[pending.Queued]], size: int) -> Iterator[list[lis
         waiting = later
 
 
-def product_update(group: list[pending.Queued]) -> ProductUpdate:
+def product_update(group: list[pending.Queued]) -> PlainProductUpdate:
     """One POST item for a product: absolute stock (never Movement) and/or its price fields,
     with the brand as the catalog writes it (Alephee matches brand + SKU)."""
-    stock = price = None
-    brand = group[0].brand or None
+    quantity: int | None = None
+    prices: dict[str, float] | None = None
     for item in group:
         if item.group == STOCK:
-            stock = ProductStock(quantity=item.values["quantity"])
+            quantity = item.values["quantity"]
         elif item.group == PRICE:
-            price = ProductPrice(**{_field(k): v / 10_000 for k, v in item.values.items()})
-    return ProductUpdate(sku=group[0].sku, brand=brand, stock=stock, price=price)
+            prices = {_field(k): v / 10_000 for k, v in item.values.items()}
+    return PlainProductUpdate(group[0].sku, group[0].brand or None, quantity, prices)
 
 
 def _field(col: str) -> str:

@@ -90,9 +90,13 @@ class Sandbox:
 
     # -- driving it ------------------------------------------------------------------------
 
-    def load_catalog(self, products: list[dict[str, Any]], *, replace: bool = False) -> None:
-        """Add ProductCatalog-shaped dicts; ``replace`` empties the catalog first."""
-        self._core.load_catalog(products, replace=replace)
+    def load_catalog(
+        self, products: list[dict[str, Any]], *, replace: bool = False, owned: bool = False
+    ) -> None:
+        """Add ProductCatalog-shaped dicts; ``replace`` empties the catalog first. ``owned``:
+        the caller hands the dicts over and never touches them again (no copy: a benchmark's
+        million products)."""
+        self._core.load_catalog(products, replace=replace, owned=owned)
 
     def add_orders(self, orders: list[dict[str, Any]], *, created_via_post: bool = False) -> None:
         """Add GET-orders-model dicts. ``created_via_post`` marks them as created through
@@ -133,6 +137,11 @@ class Sandbox:
 
     def reset_requests(self) -> None:
         self._core.reset_requests()
+
+    @property
+    def busy_seconds(self) -> float:
+        """Seconds the sandbox spent handling API and control requests since it started."""
+        return self._core.busy_seconds
 
     def product(self, sku: str, brand: str | None = None) -> dict[str, Any]:
         """The product Alephee would match: SKU, then OwnCode; ``brand`` (name or id) narrows."""

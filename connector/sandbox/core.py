@@ -32,6 +32,10 @@ class SandboxCore:
         )
         self.stopping = threading.Event()  # wakes requests held by delay/timeout faults
         self.streaks = StreakGate()
+        # Seconds spent handling API requests (read, apply, write the answer): a benchmark
+        # subtracts the sandbox's own time from a client's wall time.
+        self.busy_seconds = 0.0
+        self.busy_lock = threading.Lock()
 
     def set_quirks(self, switches: dict[str, Any]) -> Quirks:
         """Switch quirks on or off (``{"streak_429": false}``, ``{"profile": "kind"}``)."""
@@ -41,8 +45,10 @@ class SandboxCore:
         self.options.quirks = base.with_switches(switches)
         return self.options.quirks
 
-    def load_catalog(self, products: list[dict[str, Any]], *, replace: bool = False) -> None:
-        self.store.load_catalog(products, replace=replace)
+    def load_catalog(
+        self, products: list[dict[str, Any]], *, replace: bool = False, owned: bool = False
+    ) -> None:
+        self.store.load_catalog(products, replace=replace, owned=owned)
 
     def add_orders(self, orders: list[dict[str, Any]], *, created_via_post: bool = False) -> None:
         self.store.add_orders(orders, created_via_post=created_via_post)

@@ -14,6 +14,7 @@ import math
 import socket
 import sys
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -258,6 +259,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
 
     def _handle(self) -> None:
+        started = time.perf_counter()  # a duration for ``busy_seconds``, never a date
         path = urlsplit(self.path).path
         body = self._read_body()
         if path.lower().startswith(control.PREFIX):
@@ -267,6 +269,8 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
         else:
             outcome = self.server.pipeline.handle(self.command, self.path, body)
         self._deliver(outcome)
+        with self.server.core.busy_lock:
+            self.server.core.busy_seconds += time.perf_counter() - started
         log.info("%s %s -> %s", self.command, path, outcome.status or outcome.action)
 
     def _read_body(self) -> bytes | None:

@@ -41,6 +41,7 @@ class Store:
         self.requests: list[RequestRecord] = []
         self.faults: deque[Fault] = deque()
         self.not_found_left: Counter[int] = Counter()  # integrate says "Order not found" n times
+        self.ids: list[int] = []  # every product Id, sorted: GET pages slice it (an index)
         self._by_sku: dict[str, list[int]] = {}
         self._by_own_code: dict[str, list[int]] = {}
 
@@ -49,32 +50,39 @@ class Store:
 
     # -- catalog -----------------------------------------------------------------------------
 
-    def load_catalog(self, products: list[Product], *, replace: bool = False) -> None:
-        """Add ProductCatalog dicts (copied). A product whose Id is already loaded replaces it."""
+    def load_catalog(
+        self, products: list[Product], *, replace: bool = False, owned: bool = False
+    ) -> None:
+        """Add ProductCatalog dicts (copied unless ``owned``). A product whose Id is already
+        loaded replaces it."""
         with self.lock:
             if replace:
                 self.products.clear()
                 self.product_updated_at.clear()
+            next_id = max(self.products, default=0) + 1
             for product in products:
-                self._put_product(copy.deepcopy(product))
+                product = product if owned else copy.deepcopy(product)
+                next_id = max(next_id, self._put_product(product, next_id) + 1)
             self._reindex()
 
-    def _put_product(self, product: Product) -> None:
+    def _put_product(self, product: Product, next_id: int) -> int:
         ident = ci_get(product, "Identification")
         if not isinstance(ident, dict):
             ident = {}
             ci_set(product, "Identification", ident)
         product_id = ci_get(ident, "Id")
         if not isinstance(product_id, int) or product_id <= 0:
-            product_id = max(self.products, default=0) + 1
+            product_id = next_id  # the next free Id, known without scanning the catalog
             ci_set(ident, "Id", product_id)
         self.products[product_id] = product
         self.product_updated_at[product_id] = self.now()
+        return product_id
 
     def _reindex(self) -> None:
         self._by_sku.clear()
         self._by_own_code.clear()
-        for product_id in sorted(self.products):
+        self.ids = sorted(self.products)
+        for product_id in self.ids:
             ident = ci_get(self.products[product_id], "Identification")
             for index, field in ((self._by_sku, "SKU"), (self._by_own_code, "OwnCode")):
                 code = ci_get(ident, field)
@@ -85,6 +93,9 @@ class Store:
         """Products whose SKU is ``code``; if none, those whose OwnCode is (section 5.3)."""
         ids = self._by_sku.get(code) or self._by_own_code.get(code) or []
         return [self.products[i] for i in ids]
+
+    def ids_by_sku(self, code: str) -> list[int]:
+        return list(self._by_sku.get(code, []))
 
     def products_by_sku(self, code: str) -> list[Product]:
         return [self.products[i] for i in self._by_sku.get(code, [])]
