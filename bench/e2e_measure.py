@@ -13,8 +13,9 @@ The sandbox's rate limit is lifted (100,000 calls a minute) and its batch cap se
 items, the connector's default first batch: a benchmark of the connector, not of the pacing.
 Its quirks profile is ``kind`` (full pages of 1,000 products).
 
-- ``once-second``: A accepted (the prepared ``state-<n>.db``, catalog fresh), B dropped in the
-  inbox: read, diff, enqueue and send the 1 % changed products.
+- ``once-second``: the day after A (``settled-<n>``: A accepted and read by the connector,
+  catalog fresh), B dropped in the inbox: read, diff, enqueue and send the 1 % changed
+  products.
 - ``once-first``: an empty state, the sandbox's catalog holding A's values (what Alephee
   already has), B dropped with ``--refresh-catalog``: the catalog download, and then only the
   differing products should go (seeding, helper "seed"). Reports the POST calls against
@@ -156,7 +157,11 @@ def once_second(work: Path, rows: int, clock: Clock) -> dict[str, Any]:
     try:
         config = _workspace(work / "once-second", sandbox.url)
         db = config.parent / "state" / "connector.db"
-        shutil.copyfile(work / f"state-{rows}.db", db)  # A accepted, every SKU in the catalog
+        # The day after A: A accepted and read by the connector (``sync_measure.py settle``:
+        # its columnar copy of A's match beside the database), every SKU in the catalog.
+        settled = work / f"settled-{rows}"
+        shutil.copyfile(settled / "state.db", db)
+        shutil.copytree(settled / "cache", db.parent / "cache")
         with sqlite3.connect(db) as conn:  # the cached catalog is fresh: no download
             fresh = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             conn.execute("UPDATE meta SET value = ? WHERE key = 'catalog_refreshed_at'", (fresh,))
