@@ -5,12 +5,14 @@ the kernels they spare."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from connector.readers import arrowtext, digits
+from connector.readers.duplicates import _repeated
 from connector.readers.numbers import SPACES, numpy_of, parse_with_kernels
 from connector.readers.text import _undefined_bytes
 from connector.readers.transcode import single_byte_to_utf8
@@ -109,3 +111,12 @@ def test_longest_bytes_bounds_the_longest_text(texts: list[str], cut: int) -> No
     assert arrowtext.longest_bytes(values) == max(lengths, default=0)
     assert arrowtext.empty_text(3).to_pylist() == ["", "", ""]
     assert np.all(numpy_of(pc.binary_length(arrowtext.empty_text(4))) == 0)
+
+
+@given(st.lists(st.text(alphabet="0A7", max_size=3), max_size=30))
+def test_sorted_skus_skip_the_hashing_and_agree_with_it(skus: list[str]) -> None:
+    for ordered in (sorted(skus), sorted(set(skus))):
+        series = pd.Series(ordered, dtype="str")
+        expected = series.duplicated(keep=False).to_numpy(dtype=bool)
+        named = np.ones(len(ordered), dtype=bool)
+        assert _repeated(series, named).tolist() == expected.tolist()

@@ -16,13 +16,13 @@ the general path; a property test holds both paths to the same results.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
 
-from connector.readers.arrowtext import buffers
+from connector.readers.arrowtext import buffers, chunks, longest_bytes
 
 MAX_WIDTH = 24
 SCALE_DIGITS = 4
@@ -104,18 +104,21 @@ def applies(decimal: str, thousands: str) -> bool:
 
 def parse(values: Any, decimal: str, thousands: str) -> Parsed | None:
     """``values`` (Arrow strings, cleaned) parsed as numbers; None when this path does not
-    apply (see the module docstring)."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
+    apply (see the module docstring). Worked a block of rows at a time, on each block's own
+    bytes: the working arrays stay in the CPU cache, and no copy of the column is made."""
     if not applies(decimal, thousands) or values.null_count or not len(values):
         return None
-    offsets, data = buffers(values)
-    starts, lengths = offsets[:-1], np.diff(offsets)
-    width = int(lengths.max())
-    if width > MAX_WIDTH:
+    if longest_bytes(values) > MAX_WIDTH:
         return None
-    kinds = _classes(decimal, thousands)[data]
-    return _sweep(kinds, data, starts, lengths, width)
+    classes = _classes(decimal, thousands)
+    swept = [_sweep(block, classes) for block in _blocks(values)]
+    return Parsed(*(np.concatenate(parts) for parts in zip(*swept, strict=True)))
+
+
+def _blocks(values: Any) -> Iterator[Any]:
+    for chunk in chunks(values):
+        for at in range(0, len(chunk), BLOCK_ROWS):
+            yield chunk.slice(at, BLOCK_ROWS)
 
 
 def _digit_values() -> npt.NDArray[np.int8]:
@@ -138,43 +141,21 @@ def _classes(decimal: str, thousands: str) -> npt.NDArray[np.int8]:
     return classes
 
 
-def _sweep(
-    kinds: npt.NDArray[np.int8],
-    data: npt.NDArray[np.uint8],
-    starts: Counts,
-    lengths: Counts,
-    width: int,
-) -> Parsed:
-    """Run the automaton over character positions 0..width-1 of every value, a block of
-    rows at a time."""
-    kinds = np.append(kinds, np.int8(END))  # where a value has ended: its index is the last
+def _sweep(block: Any, classes: npt.NDArray[np.int8]) -> Parsed:
+    """Run the automaton over character positions 0, 1, 2... of every value of ``block``."""
+    offsets, data = buffers(block)
+    data = data[offsets[0] : offsets[-1]]
+    starts, lengths = offsets[:-1] - offsets[0], np.diff(offsets)
+    ended = len(data)  # where a value has ended: the index of an END past the bytes
+    kinds = np.append(classes[data], np.int8(END))
     values = np.append(_DIGIT_VALUES[data], np.int8(0))
-    blocks = [
-        _sweep_block(kinds, values, starts[at:stop], lengths[at:stop], width)
-        for at, stop in _blocks(len(starts))
-    ]
-    return Parsed(*(np.concatenate(parts) for parts in zip(*blocks, strict=True)))
-
-
-def _blocks(size: int) -> list[tuple[int, int]]:
-    return [(at, min(at + BLOCK_ROWS, size)) for at in range(0, size, BLOCK_ROWS)]
-
-
-def _sweep_block(
-    kinds: npt.NDArray[np.int8],
-    values: npt.NDArray[np.int8],
-    starts: Counts,
-    lengths: Counts,
-    width: int,
-) -> Parsed:
     size = len(starts)
-    ended = len(kinds) - 1
     state = np.zeros(size, dtype=np.int16)  # times 6 (see _tables)
     whole = np.zeros(size, dtype=np.int8)  # digits before the point
     decimals = np.zeros(size, dtype=np.int8)  # digits after it
     digits = np.zeros(size, dtype=np.int64)  # every digit up to the 4th decimal
     excess = np.zeros(size, dtype=bool)  # a non-zero digit after the 4th decimal
-    for position in range(width):
+    for position in range(int(lengths.max(initial=0))):
         at = np.where(lengths > position, starts + position, ended)
         step = state + kinds.take(at)
         state, effect = MOVES.take(step), EFFECTS.take(step)
