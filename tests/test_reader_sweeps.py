@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from connector.readers import arrowtext, digits
@@ -57,6 +57,7 @@ TRICKY = [
 ]
 
 
+@settings(deadline=None)  # two parsers a case: slow on a loaded machine
 @given(
     st.lists(st.one_of(NUMBERISH, SHAPES, WRITTEN), min_size=1, max_size=60),
     st.sampled_from(SEPARATORS),
@@ -113,6 +114,7 @@ def test_longest_bytes_bounds_the_longest_text(texts: list[str], cut: int) -> No
     assert np.all(numpy_of(pc.binary_length(arrowtext.empty_text(4))) == 0)
 
 
+@settings(deadline=None)
 @given(st.lists(st.text(alphabet="0A7", max_size=3), max_size=30))
 def test_sorted_skus_skip_the_hashing_and_agree_with_it(skus: list[str]) -> None:
     for ordered in (sorted(skus), sorted(set(skus))):
