@@ -15,7 +15,7 @@ from connector.readers import arrowtext, digits
 from connector.readers.duplicates import _repeated
 from connector.readers.numbers import SPACES, numpy_of, parse_with_kernels
 from connector.readers.text import _undefined_bytes
-from connector.readers.transcode import single_byte_to_utf8
+from connector.readers.transcode import Utf8Blocks, single_byte_to_utf8
 
 SEPARATORS = [(",", "."), (".", ","), (",", ""), (".", ""), (",", "'")]
 NUMBERISH = st.text(alphabet="0123456789.,+-' x\u00e9", max_size=digits.MAX_WIDTH)
@@ -96,6 +96,23 @@ def test_single_byte_codepages_become_the_utf8_python_writes(data: bytes, codec:
     for undefined in _undefined_bytes(codec) or ():
         data = data.replace(undefined, b"?")
     assert single_byte_to_utf8(data, codec) == data.decode(codec).encode("utf-8")
+
+
+@given(
+    st.binary(max_size=300),
+    st.lists(st.integers(-1, 40), min_size=1, max_size=30),
+    st.integers(1, 7),
+)
+def test_blocks_read_in_any_sizes_make_the_whole_utf8(
+    data: bytes, sizes: list[int], block: int
+) -> None:
+    for undefined in _undefined_bytes("cp1252") or ():
+        data = data.replace(undefined, b"?")
+    begin = len(data) // 5
+    stream = Utf8Blocks(data, begin, len(data), "cp1252", block)
+    read = b"".join(stream.read(size) for size in sizes) + stream.read()
+    assert read == data[begin:].decode("cp1252").encode("utf-8")
+    assert stream.read(5) == b""
 
 
 @given(st.lists(st.text(alphabet="ab " + SPACES[1:] + "\u00e9\u20ac", max_size=5), max_size=20))

@@ -6,9 +6,8 @@ and the mapping say (a BOM always decides; "auto" is strict UTF-8, else cp1252),
 without building a string: Arrow validates UTF-8 in one fast pass, and a single-byte codepage
 only needs a search for the few bytes it leaves undefined. Only the head (title rows, header,
 the sample the delimiter is sniffed from) and the tail (trailing blank lines) are decoded
-here; the body goes to Arrow's CSV reader as bytes, in UTF-8: a single-byte codepage is
-turned into UTF-8 first, in one piece (``connector.readers.transcode``: faster than Arrow's
-own transcoding, which runs Python's decoder block by block).
+here; the body goes to Arrow's CSV reader as bytes (a single-byte codepage turned into UTF-8
+block by block as Arrow reads it: ``connector.readers.transcode``).
 
 That split needs a codec in which a line break, a quote and the delimiters are the ASCII
 bytes themselves: UTF-8 and the single-byte Windows / ISO 8859 codepages. Any other codec
@@ -27,7 +26,6 @@ import numpy as np
 import pyarrow as pa
 
 from connector.errors import BadInputFile
-from connector.readers.transcode import single_byte_to_utf8
 
 HEAD_BYTES = 1 << 18
 SAMPLE_CHARS = 65536  # what check_text and the delimiter sniffing look at
@@ -88,8 +86,7 @@ def _checked(path: Path, data: bytes, start: int, codec: str, encoding: str) -> 
         return SourceText(text.encode("utf-8"), 0, "utf-8", encoding)
     if any(data.find(byte) >= 0 for byte in undefined):
         _decode_whole(path, data, encoding)  # raises, naming the line
-    # Arrow would transcode it through Python's decoder, block by block: once, whole, is faster
-    return SourceText(single_byte_to_utf8(data[start:], codec), 0, "utf-8", encoding)
+    return SourceText(data, start, codec, encoding)
 
 
 def _decode_whole(path: Path, data: bytes, codec: str) -> str:
