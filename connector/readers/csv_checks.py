@@ -26,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from connector.errors import BadInputFile
+from connector.readers.arrowtext import longest_bytes
 from connector.readers.text import SourceText
 
 MAX_COLUMNS = 1_024
@@ -108,9 +110,10 @@ def long_field_notes(cells: pd.DataFrame) -> dict[int, str]:
     """Row position -> note, for the rows holding a field longer than ``MAX_FIELD_CHARS``."""
     found = np.zeros(len(cells), dtype=bool)
     for column in cells:
+        if longest_bytes(pa.array(cells[column].array)) <= MAX_FIELD_CHARS:
+            continue  # read from the offsets: no lengths array for the usual column
         lengths = cells[column].str.len()
-        if len(lengths) and lengths.max() > MAX_FIELD_CHARS:  # one vectorised look per column
-            found |= (lengths > MAX_FIELD_CHARS).to_numpy(dtype=bool)
+        found |= (lengths > MAX_FIELD_CHARS).to_numpy(dtype=bool)
     return {
         int(row): (
             f"the line holds a field longer than {MAX_FIELD_CHARS:,} characters (no SKU, stock "

@@ -7,6 +7,8 @@ write their messages.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -59,6 +61,8 @@ def _repeated(skus: pd.Series[str], named: npt.NDArray[np.bool_]) -> npt.NDArray
     ("007" -> 1007, "7" -> 17: leading zeros still tell codes apart), which hashes ten times
     faster."""
     values = arrow_text(skus)
+    if _strictly_increasing(values):  # an export sorted by code (the usual): no hashing
+        return np.zeros(len(skus), dtype=bool)
     digits = numpy_of(pc.ascii_is_decimal(values))
     length = numpy_of(pc.binary_length(values))
     if (digits | ~named).all() and length.max(initial=0) <= MAX_CODE_DIGITS:
@@ -67,6 +71,13 @@ def _repeated(skus: pd.Series[str], named: npt.NDArray[np.bool_]) -> npt.NDArray
         keys = pd.Series(numpy_of(pc.cast(values, pa.int64())) + _POWERS[length])
         return keys.duplicated(keep=False).to_numpy(dtype=bool)
     return skus.duplicated(keep=False).to_numpy(dtype=bool)
+
+
+def _strictly_increasing(values: Any) -> bool:
+    """Whether each SKU sorts after the one before it (then no two are equal)."""
+    if len(values) < 2:
+        return True
+    return bool(pc.all(pc.less(values[:-1], values[1:])).as_py())
 
 
 def _signature(rows: pd.DataFrame, fields: list[str]) -> pd.DataFrame:

@@ -1,11 +1,13 @@
 """A CSV export's bytes, its encoding, and the few parts that must be decoded in Python.
 
-A million-row export is never decoded whole in Python. The encoding is decided the way Excel
+A UTF-8 export is never decoded in Python, and no export is split into Python strings. The
+encoding is decided the way Excel
 and the mapping say (a BOM always decides; "auto" is strict UTF-8, else cp1252), then checked
 without building a string: Arrow validates UTF-8 in one fast pass, and a single-byte codepage
 only needs a search for the few bytes it leaves undefined. Only the head (title rows, header,
 the sample the delimiter is sniffed from) and the tail (trailing blank lines) are decoded
-here; the body goes to Arrow's CSV reader as bytes, transcoded there in streamed blocks.
+here; the body goes to Arrow's CSV reader as bytes (a single-byte codepage turned into UTF-8
+block by block as Arrow reads it: ``connector.readers.transcode``).
 
 That split needs a codec in which a line break, a quote and the delimiters are the ASCII
 bytes themselves: UTF-8 and the single-byte Windows / ISO 8859 codepages. Any other codec

@@ -28,6 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connector.readers.arrowtext import empty_text
 from connector.readers.columns import SheetFrame
 from connector.readers.duplicates import combine_sheets, find_duplicates
 from connector.readers.export import empty_table, table_column, text_column
@@ -131,6 +132,8 @@ def _prepare(frame: SheetFrame, fields: list[str]) -> pd.DataFrame:
 
 
 def _same(text: str, index: pd.Index) -> pd.Series[str]:
+    if not text:  # the usual case (no brand, no note, a CSV's sheet): no bytes at all
+        return pd.Series(pd.array(empty_text(len(index)), dtype="str"), index=index)
     return pd.Series(text, index=index, dtype="str")
 
 

@@ -1,0 +1,141 @@
+"""The byte-level fast paths agree with the general ones on any generated input: the number
+automaton with Arrow's kernels, the cp1252 table with Python's codec, the buffer checks with
+the kernels they spare."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from connector.readers import arrowtext, digits
+from connector.readers.duplicates import _repeated
+from connector.readers.numbers import SPACES, numpy_of, parse_with_kernels
+from connector.readers.text import _undefined_bytes
+from connector.readers.transcode import Utf8Blocks, single_byte_to_utf8
+
+SEPARATORS = [(",", "."), (".", ","), (",", ""), (".", ""), (",", "'")]
+NUMBERISH = st.text(alphabet="0123456789.,+-' x\u00e9", max_size=digits.MAX_WIDTH)
+SHAPES = st.builds(  # runs of 0-5 digits between marks: every grouping, right or wrong
+    lambda sign, runs, marks: (
+        sign + "".join(run + mark for run, mark in zip(runs, marks, strict=False))
+    ),
+    st.sampled_from(["", "-", "+", "--"]),
+    st.lists(st.text(alphabet="1290", max_size=5), min_size=1, max_size=4),
+    st.lists(st.sampled_from(["", ".", ",", "'"]), min_size=4, max_size=4),
+)
+WRITTEN = st.builds(
+    lambda sign, whole, point, fraction: f"{sign}{whole:,}{point}{fraction}",
+    st.sampled_from(["", "-", "+"]),
+    st.integers(0, 10**16),
+    st.sampled_from(["", ",", "."]),
+    st.text(alphabet="0123456789", max_size=7),
+)
+
+
+TRICKY = [
+    "1234.567",
+    "1.2345",
+    "12.34.567",
+    "1.234.567,5",
+    ",",
+    "-",
+    "+,5",
+    "-,00000",
+    "1,",
+    "1,00000",
+    "1,000001",
+    "0" * 15,
+    "9" * 14 + ",5",
+    "1" * 15,
+    ".5",
+    "1,2,3",
+    "1..234",
+]
+
+
+@settings(deadline=None)  # two parsers a case: slow on a loaded machine
+@given(
+    st.lists(st.one_of(NUMBERISH, SHAPES, WRITTEN), min_size=1, max_size=60),
+    st.sampled_from(SEPARATORS),
+)
+@example(TRICKY, (",", "."))
+@example(TRICKY, (".", ","))
+def test_the_number_automaton_agrees_with_the_kernels(
+    texts: list[str], separators: tuple[str, str]
+) -> None:
+    decimal, thousands = separators
+    values = pa.array(texts, pa.large_string())
+    swept = digits.parse(values, decimal, thousands)
+    if max(len(text.encode("utf-8")) for text in texts) > digits.MAX_WIDTH:
+        assert swept is None  # the general path takes it
+        return
+    assert swept is not None
+    plain = numpy_of(pc.ascii_is_decimal(values))
+    empty = numpy_of(pc.equal(pc.binary_length(values), 0))
+    general = parse_with_kernels(values, decimal, thousands, plain, empty)
+    assert swept.matches.tolist() == general.matches.tolist()
+    found = general.matches
+    assert swept.precise[found].tolist() == general.precise[found].tolist()
+    assert swept.small[found].tolist() == general.small[found].tolist()
+    good = found & general.precise & general.small
+    assert swept.e4[good].tolist() == general.e4[good].tolist()
+
+
+def test_the_automaton_declines_what_it_does_not_cover() -> None:
+    assert digits.parse(pa.array(["1 234,5"]), ",", " ") is None  # no-break spaces too
+    assert digits.parse(pa.array(["1" * (digits.MAX_WIDTH + 1)]), ",", ".") is None
+    assert digits.parse(pa.array(["1", None]), ",", ".") is None
+
+
+@given(st.binary(max_size=200), st.sampled_from(["cp1252", "iso8859-1", "iso8859-15", "cp1250"]))
+def test_single_byte_codepages_become_the_utf8_python_writes(data: bytes, codec: str) -> None:
+    for undefined in _undefined_bytes(codec) or ():
+        data = data.replace(undefined, b"?")
+    assert single_byte_to_utf8(data, codec) == data.decode(codec).encode("utf-8")
+
+
+@given(
+    st.binary(max_size=300),
+    st.lists(st.integers(-1, 40), min_size=1, max_size=30),
+    st.integers(1, 7),
+)
+def test_blocks_read_in_any_sizes_make_the_whole_utf8(
+    data: bytes, sizes: list[int], block: int
+) -> None:
+    for undefined in _undefined_bytes("cp1252") or ():
+        data = data.replace(undefined, b"?")
+    begin = len(data) // 5
+    stream = Utf8Blocks(data, begin, len(data), "cp1252", block)
+    read = b"".join(stream.read(size) for size in sizes) + stream.read()
+    assert read == data[begin:].decode("cp1252").encode("utf-8")
+    assert stream.read(5) == b""
+
+
+@given(st.lists(st.text(alphabet="ab " + SPACES[1:] + "\u00e9\u20ac", max_size=5), max_size=20))
+def test_no_space_at_the_ends_means_trimming_changes_nothing(texts: list[str]) -> None:
+    values = pa.chunked_array([pa.array(texts, pa.large_string())])
+    if not arrowtext.may_have_spaces_around(values):
+        assert pc.utf8_trim(values, SPACES).to_pylist() == texts
+
+
+@given(st.lists(st.text(max_size=6), min_size=1, max_size=20), st.integers(0, 5))
+def test_longest_bytes_bounds_the_longest_text(texts: list[str], cut: int) -> None:
+    values = pa.array(texts, pa.large_string()).slice(min(cut, len(texts) - 1))
+    lengths = [len(text.encode("utf-8")) for text in values.to_pylist()]
+    assert arrowtext.longest_bytes(values) == max(lengths, default=0)
+    assert arrowtext.empty_text(3).to_pylist() == ["", "", ""]
+    assert np.all(numpy_of(pc.binary_length(arrowtext.empty_text(4))) == 0)
+
+
+@settings(deadline=None)
+@given(st.lists(st.text(alphabet="0A7", max_size=3), max_size=30))
+def test_sorted_skus_skip_the_hashing_and_agree_with_it(skus: list[str]) -> None:
+    for ordered in (sorted(skus), sorted(set(skus))):
+        series = pd.Series(ordered, dtype="str")
+        expected = series.duplicated(keep=False).to_numpy(dtype=bool)
+        named = np.ones(len(ordered), dtype=bool)
+        assert _repeated(series, named).tolist() == expected.tolist()
