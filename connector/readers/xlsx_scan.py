@@ -43,7 +43,7 @@ DTD_MARKERS_UTF16 = tuple(
 # XML quotes an attribute with " or ': calamine reads <row r='5000'> as row 5000.
 _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr\s*=\s*[\"'](\d{1,9})[\"']")
 _ROW_REF_USUAL = re.compile(rb'<row r="(\d{1,9})"')  # a literal prefix: five times faster
-_WIDE_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{2,3})\d")
+_WIDE_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{2,})\d")  # calamine reads ZZZZ1 too
 # A column past Z, whatever whitespace and quote come with r= (calamine reads <c\tr='ZZ2'>
 # at ZZ): a literal prefix keeps the search fast; _WIDE_REF then measures exactly.
 _TWO_LETTERS = re.compile(rb"r\s*=\s*[\"'][A-Za-z][A-Za-z]")
@@ -55,6 +55,10 @@ _UNCACHED_ENDS = (b"</f></c>", b"/></c>", b"<v></v></c>")  # how a cell without 
 # Tolerant of what calamine tolerates: either quote, spaces around "=", lower-case columns.
 _CELL_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{1,3})(\d{1,7})[\"']")
 _ROW_START = re.compile(rb"<(?:\w+:)?row\b")
+_PREFIXED = re.compile(rb":(?:row|c|f)")
+_WIDE_USUAL = re.compile(rb'<c r="[A-Za-z]{2}')
+_CELL_ROW_USUAL = re.compile(rb'<c r="[A-Za-z]+(\d+)')
+_CELL_ROW = re.compile(rb"\sr\s*=\s*[\"'][A-Za-z]+(\d+)")
 MAX_CELLS = 60_000_000  # 1,000,000 rows of 60 columns; the cap the bench stays far below
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
@@ -129,7 +133,7 @@ def _stream_part(
                 if not tail and block.startswith((b"\xff\xfe", b"\xfe\xff")):
                     markers = DTD_MARKERS + DTD_MARKERS_UTF16
                 buffer = tail + block
-                if any(marker in buffer for marker in markers):
+                if _declares_dtd(buffer, markers):
                     raise unsafe_xml(path, entry.filename, "it declares a DTD or XML entities")
                 tail = _measure(buffer, scan) if scan is not None else buffer[-32:]
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
@@ -138,9 +142,20 @@ def _stream_part(
         _measure(tail, scan, final=True)
 
 
+def _declares_dtd(buffer: bytes, markers: tuple[bytes, ...]) -> bool:
+    if markers is DTD_MARKERS and b"<!" not in buffer:  # one pass where there is none
+        return False
+    return any(marker in buffer for marker in markers)
+
+
 def _measure(buffer: bytes, scan: SheetScan, *, final: bool = False) -> bytes:
     """Measure complete rows of ``buffer``; return the unfinished remainder to carry over."""
-    cut = len(buffer) if final else max(buffer.rfind(b"</row>"), buffer.rfind(b":row>"))
+    prefixed = _PREFIXED.search(buffer) is not None  # <x:row>, <x:c>, <x:f>: rare
+    cut = buffer.rfind(b"</row>")
+    if prefixed:
+        cut = max(cut, buffer.rfind(b":row>"))
+    if final:
+        cut = len(buffer)
     if cut < 0:
         if len(buffer) < MAX_CARRY_BYTES:
             return buffer
@@ -148,26 +163,49 @@ def _measure(buffer: bytes, scan: SheetScan, *, final: bool = False) -> bytes:
     segment = buffer[:cut]
     rows = _ROW_REF_USUAL.findall(segment)
     seen = segment.count(b"<row")
-    if len(rows) < seen or b":row " in segment:  # other attribute order, or a namespace prefix
+    if len(rows) < seen or prefixed:  # other attribute order, or a namespace prefix
         rows = _ROW_REF.findall(segment)
         seen += segment.count(b":row ")
     scan.rows_seen += seen
     scan.rows_numbered += len(rows)
-    if rows:
-        scan.max_row = max(scan.max_row, max(int(value) for value in rows))
-    widest = 0
-    if _TWO_LETTERS.search(segment):
-        found = _WIDE_REF.findall(segment)
-        widest = max((_column_number(letters) for letters in found), default=0)
-    cells = _count_cells(segment)
+    usual = segment.count(b'<c r="')
+    if not prefixed and segment.count(b"<c") == usual:
+        # Every cell starts <c r=": its column is the letters right after, and only a column
+        # past Z can widen the grid. Measured four times faster than the general checks.
+        cells = usual
+        widest = _widest(segment) if _WIDE_USUAL.search(segment) else 0
+        rows += _CELL_ROW_USUAL.findall(segment)
+    else:
+        cells = _count_cells(segment)
+        widest = _widest(segment) if _TWO_LETTERS.search(segment) else 0
+        if cells != usual:  # some cells have no r= (or another attribute order)
+            widest += _most_cells_in_a_row(segment)
+        rows += _CELL_ROW.findall(segment)
+    # A cell is placed at its own reference, whatever its row says: <row r="1"> holding
+    # <c r="XFD1048576"> is a grid of a million rows.
+    scan.max_row = max(scan.max_row, _largest(rows))
     scan.cells += cells
-    if cells != segment.count(b'<c r="'):  # some cells have no r= (or another attribute order)
-        widest += _most_cells_in_a_row(segment)
     scan.width = max(scan.width, widest)
-    if b"<f" in segment or b":f" in segment:
+    if b"<f" in segment or (prefixed and b":f" in segment):
         if any(end in segment for end in _UNCACHED_ENDS) or b":c>" in segment:
             scan.uncached.extend(_uncached_cells(segment))
     return buffer[cut:]
+
+
+def _largest(numbers: list[bytes]) -> int:
+    """The largest of these decimal numbers. The longest text that is also the greatest as
+    text is the greatest number (same length: text order is number order); comparing texts is
+    C work, where converting a hundred thousand of them is not."""
+    if not numbers:
+        return 0
+    greatest = max(numbers)
+    if len(greatest) == max(map(len, numbers)):
+        return int(greatest)
+    return max(map(int, numbers))
+
+
+def _widest(segment: bytes) -> int:
+    return max((_column_number(letters) for letters in _WIDE_REF.findall(segment)), default=0)
 
 
 def _count_cells(segment: bytes) -> int:
