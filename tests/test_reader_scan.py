@@ -7,6 +7,7 @@ the same oracle."""
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from connector.readers.guard import open_xlsx_zip
-from connector.readers.xlsx_scan import scan_workbook
+from connector.readers.xlsx_scan import greater_than, scan_workbook
 from tests.reader_support import write_workbook
 
 PART = "xl/worksheets/sheet1.xml"
@@ -98,3 +99,16 @@ def test_a_cell_is_measured_where_calamine_places_it(tmp_path: Path, name: str) 
     width = 16_384 if height > 9 else 475_254
     assert (measured.max_row, measured.width) == (height, width)
     assert measured.dense_cells >= height * width
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(0, 10**9), st.integers(0, 10**10), st.integers(0, 3))
+def test_greater_than_matches_exactly_the_greater_numbers(
+    bound: int, number: int, zeros: int
+) -> None:
+    """The scan's search for a cell below the last row: exact without leading zeros, and
+    never missing a greater number written with them."""
+    pattern = greater_than(bound)
+    assert bool(re.fullmatch(pattern, str(number).encode())) == (number > bound)
+    if number > bound:
+        assert re.fullmatch(pattern, ("0" * zeros + str(number)).encode())

@@ -35,6 +35,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -107,25 +108,42 @@ def _spawned(
 def _forked(
     func: Callable[..., Any], args: tuple[Any, ...], memory_mb: int, timeout: float
 ) -> tuple[bytes | None, int | None]:
-    """A fork of this process; (its answer, its exit code), or (None, None) when out of time."""
-    readable, writable = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        _forked_child(readable, writable, func, args, memory_mb)
-    os.close(writable)
-    received = None
-    try:
-        received = _read_until_closed(readable, time.monotonic() + timeout)
-    finally:  # out of time, or this process interrupted: the child goes too
-        os.close(readable)
-        if received is None:
-            os.kill(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
+    """A fork of this process; (its answer, its exit code), or (None, None) when out of time.
+
+    The answer travels in a file in memory (a pipe moved 28 MB of a 100k-row export in a
+    quarter of a second: 64 KB at a time); the pipe only tells when the child is gone."""
+    with _answer_file() as answer_file:
+        readable, writable = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            _forked_child(readable, writable, answer_file.fileno(), func, args, memory_mb)
+        os.close(writable)
+        finished = False
+        try:
+            finished = _wait_closed(readable, time.monotonic() + timeout)
+        finally:  # out of time, or this process interrupted: the child goes too
+            os.close(readable)
+            if not finished:
+                os.kill(pid, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+        answer_file.seek(0)
+        received = answer_file.read() if finished else None
     return received, os.waitstatus_to_exitcode(status)
 
 
+def _answer_file() -> IO[bytes]:
+    if hasattr(os, "memfd_create"):  # Linux: never on disk
+        return open(os.memfd_create("connector-reader-answer"), "w+b")
+    return tempfile.TemporaryFile()
+
+
 def _forked_child(
-    readable: int, writable: int, func: Callable[..., Any], args: tuple[Any, ...], memory_mb: int
+    readable: int,
+    writable: int,
+    answer_fd: int,
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    memory_mb: int,
 ) -> NoReturn:
     """The forked child: answer, then leave without ever returning into the parent's code."""
     code = 1
@@ -138,11 +156,11 @@ def _forked_child(
         _silence_output()
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # not the parent's stop handlers
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        with os.fdopen(writable, "wb") as stdout:
+        with open(answer_fd, "wb", closefd=False) as stdout:
             answer(func, args, memory_mb, stdout)
         code = 0
     finally:
-        os._exit(code)
+        os._exit(code)  # closes ``writable``: the parent's signal that the child is gone
 
 
 def _silence_output() -> None:
@@ -155,19 +173,16 @@ def _silence_output() -> None:
     os.close(nowhere)
 
 
-def _read_until_closed(fd: int, deadline: float) -> bytes | None:
-    """Everything written to the pipe until the child closes it; None when out of time."""
-    chunks: list[bytes] = []
+def _wait_closed(fd: int, deadline: float) -> bool:
+    """Wait until the child's end of the pipe closes; False when out of time first."""
     with selectors.DefaultSelector() as selector:
         selector.register(fd, selectors.EVENT_READ)
         while True:
             left = deadline - time.monotonic()
             if left <= 0 or not selector.select(left):
-                return None
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
+                return False
+            if not os.read(fd, 4096):
+                return True
 
 
 def _child_env() -> dict[str, str]:
