@@ -63,13 +63,13 @@ def run_isolated(
 ) -> T:
     """``func(*args)`` in a child process; ``name`` is the file, for messages."""
     if can_fork():
-        answer, exitcode = _forked(func, args, memory_mb, timeout)
+        received, exitcode = _forked(func, args, memory_mb, timeout)
     else:
-        answer, exitcode = _spawned(func, args, memory_mb, timeout)
-    if answer is None:
+        received, exitcode = _spawned(func, args, memory_mb, timeout)
+    if received is None:
         raise _crashed(name, None, memory_mb, timed_out=True)
     try:
-        kind, value = pickle.loads(answer)  # noqa: S301 - our own child's answer
+        kind, value = pickle.loads(received)  # noqa: S301 - our own child's answer
     except Exception:  # noqa: BLE001 - no answer, or half of one: the child died
         raise _crashed(name, exitcode, memory_mb, timed_out=False) from None
     if kind == "ok":
@@ -114,7 +114,12 @@ def _forked(
     quarter of a second: 64 KB at a time); the pipe only tells when the child is gone."""
     with _answer_file() as answer_file:
         readable, writable = os.pipe()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:  # no process left to make (EAGAIN, ENOMEM): nothing started
+            os.close(readable)
+            os.close(writable)
+            raise
         if pid == 0:
             _forked_child(readable, writable, answer_file.fileno(), func, args, memory_mb)
         os.close(writable)

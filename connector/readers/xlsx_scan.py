@@ -24,19 +24,16 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree.ElementTree import Element, ParseError
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
 
 from connector.errors import BadInputFile
 from connector.readers.guard import unsafe_xml
+from connector.readers.xlsx_parts import fixed_workbook_sheets, sheet_parts
 
 CHUNK_BYTES = 4 << 20
 MAX_CARRY_BYTES = 64 << 20
-MAX_INDEX_PART_BYTES = 16 << 20
 XML_SUFFIXES = (".xml", ".rels", ".vml")
 DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 DTD_MARKERS_UTF16 = tuple(
@@ -61,7 +58,6 @@ _PREFIXED = re.compile(rb":(?:row|c|f)")
 _CELL_ROW_USUAL = re.compile(rb'<c r="[A-Za-z]+(\d+)')
 _CELL_ROW = re.compile(rb"\sr\s*=\s*[\"'][A-Za-z]+(\d+)")
 MAX_CELLS = 60_000_000  # 1,000,000 rows of 60 columns; the cap the bench stays far below
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 @dataclass
@@ -97,9 +93,9 @@ class WorkbookScan:
 
 def scan_workbook(path: Path, archive: zipfile.ZipFile) -> WorkbookScan:
     """Refuse DTDs in every XML part; measure worksheets. Raises BadInputFile."""
-    sheet_parts = _sheet_parts(path, archive)
-    fixed = _fixed_workbook_sheets(path, archive)
-    worksheets = set(sheet_parts.values()) | fixed
+    parts = sheet_parts(path, archive)
+    fixed = fixed_workbook_sheets(path, archive)
+    worksheets = set(parts.values()) | fixed
     scans: dict[str, SheetScan] = {}
     for entry in archive.infolist():
         is_sheet = entry.filename in worksheets
@@ -110,8 +106,8 @@ def scan_workbook(path: Path, archive: zipfile.ZipFile) -> WorkbookScan:
         if scan is not None:
             _refuse_huge(path, entry.filename, scan)
             scans[entry.filename] = scan
-    disagree = bool(fixed) and fixed != set(sheet_parts.values())
-    return WorkbookScan(sheet_parts=sheet_parts, sheets=scans, parsers_disagree=disagree)
+    disagree = bool(fixed) and fixed != set(parts.values())
+    return WorkbookScan(sheet_parts=parts, sheets=scans, parsers_disagree=disagree)
 
 
 def _refuse_huge(path: Path, part: str, scan: SheetScan) -> None:
@@ -266,70 +262,3 @@ def _column_number(letters: bytes) -> int:
     for letter in letters.upper():
         number = number * 26 + (letter - 64)
     return number
-
-
-def _sheet_parts(path: Path, archive: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> worksheet part, from the workbook part and its relationships."""
-    workbook = _workbook_part(path, archive)
-    folder = posixpath.dirname(workbook)
-    rels_name = posixpath.join(folder, "_rels", posixpath.basename(workbook) + ".rels")
-    targets = {
-        rel.get("Id", ""): _resolve(folder, rel.get("Target", ""))
-        for rel in _parse(path, archive, rels_name)
-        if _local(rel.tag) == "Relationship"
-    }
-    parts: dict[str, str] = {}
-    for element in _parse(path, archive, workbook).iter():
-        if _local(element.tag) == "sheet":
-            rel_id = element.get(f"{{{_REL_NS}}}id", "")
-            parts[element.get("name", "")] = targets.get(rel_id, "")
-    return parts
-
-
-def _fixed_workbook_sheets(path: Path, archive: zipfile.ZipFile) -> set[str]:
-    """The worksheet parts named by ``xl/workbook.xml``, the part calamine always reads, even
-    when ``_rels/.rels`` points the other parsers at another workbook part."""
-    fixed = "xl/workbook.xml"
-    if fixed not in archive.namelist() or _workbook_part(path, archive) == fixed:
-        return set()
-    rels = "xl/_rels/workbook.xml.rels"
-    if rels not in archive.namelist():
-        return set()
-    return {
-        _resolve("xl", rel.get("Target", ""))
-        for rel in _parse(path, archive, rels)
-        if _local(rel.tag) == "Relationship" and rel.get("Type", "").endswith("/worksheet")
-    }
-
-
-def _workbook_part(path: Path, archive: zipfile.ZipFile) -> str:
-    for rel in _parse(path, archive, "_rels/.rels"):
-        if rel.get("Type", "").endswith("/officeDocument"):
-            return _resolve("", rel.get("Target", ""))
-    return "xl/workbook.xml"
-
-
-def _resolve(folder: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join(folder, target))
-
-
-def _parse(path: Path, archive: zipfile.ZipFile, name: str) -> Element:
-    try:
-        entry = archive.getinfo(name)
-    except KeyError:
-        raise unsafe_xml(path, name, "the part is missing") from None
-    if entry.file_size > MAX_INDEX_PART_BYTES:
-        raise unsafe_xml(path, name, "the part is implausibly large")
-    try:
-        root: Element = fromstring(archive.read(entry))
-    except DefusedXmlException:
-        raise unsafe_xml(path, name, "it declares a DTD or XML entities") from None
-    except (ParseError, zipfile.BadZipFile, ValueError) as exc:
-        raise unsafe_xml(path, name, f"not well-formed XML: {exc}") from None
-    return root
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
