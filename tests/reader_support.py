@@ -180,6 +180,7 @@ def poison_workbook(source: Path, target: Path, kind: str) -> Path:
 
     ``bin``: the worksheet part is named sheet1.bin and has a cell at XFD1048576;
     ``no_refs``: a row at 1048576 with 16,384 cells written without ``r=``;
+    ``in_a_row``: the cell at XFD1048576 written inside the last real row;
     ``strings``: a shared-strings table claiming four billion strings."""
     far = b'<c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c>'
     wide = b"<c/>" * 16_383 + b'<c t="inlineStr"><is><t>x</t></is></c>'
@@ -191,6 +192,8 @@ def poison_workbook(source: Path, target: Path, kind: str) -> Path:
                 data = data.replace(
                     b"</sheetData>", b'<row r="1048576">' + far + b"</row></sheetData>"
                 )
+            elif name == "xl/worksheets/sheet1.xml" and kind == "in_a_row":
+                data = data.replace(b"</row></sheetData>", far + b"</row></sheetData>")
             elif name == "xl/worksheets/sheet1.xml" and kind == "no_refs":
                 data = data.replace(
                     b"</sheetData>", b'<row r="1048576">' + wide + b"</row></sheetData>"

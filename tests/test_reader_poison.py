@@ -46,7 +46,7 @@ def _scan(path: Path) -> xlsx_scan.WorkbookScan:
         return scan_workbook(path, archive)
 
 
-@pytest.mark.parametrize("kind", ["bin", "no_refs"])
+@pytest.mark.parametrize("kind", ["bin", "no_refs", "in_a_row"])
 def test_poison_sheets_are_measured_whatever_their_part_name_or_refs(
     tmp_path: Path, good: Path, kind: str
 ) -> None:
@@ -56,7 +56,7 @@ def test_poison_sheets_are_measured_whatever_their_part_name_or_refs(
     assert measured.dense_cells >= 1_048_576 * 16_384  # ...claiming 17 billion cells, seen
 
 
-@pytest.mark.parametrize("kind", ["bin", "no_refs"])
+@pytest.mark.parametrize("kind", ["bin", "no_refs", "in_a_row"])
 def test_poison_sheets_never_reach_calamine_and_read_in_bounded_memory(
     tmp_path: Path, good: Path, kind: str
 ) -> None:

@@ -26,7 +26,7 @@ from connector.readers.columns import sheet_frame
 from connector.readers.csv import read_csv
 from connector.readers.export import Export, RawSheet, Reject, SourceFormat
 from connector.readers.guard import file_kind
-from connector.readers.isolate import DEFAULT_MEMORY_MB, run_isolated
+from connector.readers.isolate import DEFAULT_MEMORY_MB, can_fork, run_isolated
 from connector.readers.mapping import VALUE_FIELDS, FileMapping, ProductMapping
 from connector.readers.validate import validate
 
@@ -39,8 +39,15 @@ def read_sheets(
     """The raw sheets of a CSV or XLSX file as its mapping's dialect says (any mapping kind).
     An XLSX is read in a child process, as in ``read_export``."""
     if file_kind(path) == "xlsx":
+        _preload_xlsx()
         return run_isolated(path.name, _sheets_here, path, mapping, memory_mb=memory_mb)
     return _sheets_here(path, mapping)
+
+
+def _preload_xlsx() -> None:
+    """Import the XLSX reader here, once, rather than in every child: a forked child has it."""
+    if can_fork():
+        import connector.readers.xlsx  # noqa: F401
 
 
 def _sheets_here(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSheet]]:
@@ -63,7 +70,10 @@ def read_export(
     An XLSX is always read in a child process (``connector.readers.isolate``: the native
     parser can abort the process); a CSV too when ``isolate`` (an earlier read of this file
     died with the process)."""
-    if isolate or file_kind(path) == "xlsx":
+    xlsx = file_kind(path) == "xlsx"
+    if xlsx:
+        _preload_xlsx()
+    if isolate or xlsx:
         return run_isolated(path.name, read_in_process, path, mapping, memory_mb=memory_mb)
     return read_in_process(path, mapping)
 

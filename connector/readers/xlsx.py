@@ -215,7 +215,7 @@ def _column_text(values: Column, decimal: str) -> tuple[pd.Series[str], Position
     """Text of one column, and the rows holding numbers that are not exact whole numbers."""
     kinds = set(map(type, values))
     if kinds <= {str}:
-        return pd.Series(values, dtype="str"), np.empty(0, dtype=np.int64)
+        return _text(values), np.empty(0, dtype=np.int64)
     if kinds <= {str, float, int}:
         try:
             return _numeric_column_text(values, kinds, decimal)
@@ -224,7 +224,7 @@ def _column_text(values: Column, decimal: str) -> tuple[pd.Series[str], Position
     # Dates, booleans: rare, one cell at a time.
     texts = [value if type(value) is str else cell_text(value, decimal) for value in values]
     odd = [type(value) in (int, float) and not _exact(value) for value in values]
-    return pd.Series(texts, dtype="str"), np.flatnonzero(odd)
+    return _text(texts), np.flatnonzero(odd)
 
 
 def _numeric_column_text(
@@ -240,7 +240,13 @@ def _numeric_column_text(
     numbers = cells[numeric].astype(np.float64)
     texts, odd = _number_texts(numbers, decimal)
     cells[numeric] = texts.to_numpy(zero_copy_only=False)
-    return pd.Series(cells, dtype="str"), numeric[odd]
+    return _text(cells), numeric[odd]
+
+
+def _text(values: Column | list[str]) -> pd.Series[str]:
+    """Python strings as a text column, through Arrow: a third faster than pandas' own
+    conversion (which checks every value again)."""
+    return pd.Series(pd.array(pa.array(values, type=pa.string()), dtype="str"))
 
 
 def _number_texts(numbers: npt.NDArray[np.float64], decimal: str) -> tuple[pa.Array, Mask]:

@@ -24,17 +24,16 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.etree.ElementTree import Element, ParseError
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from connector.errors import BadInputFile
 from connector.readers.guard import unsafe_xml
+from connector.readers.xlsx_parts import fixed_workbook_sheets, sheet_parts
 
 CHUNK_BYTES = 4 << 20
 MAX_CARRY_BYTES = 64 << 20
-MAX_INDEX_PART_BYTES = 16 << 20
 XML_SUFFIXES = (".xml", ".rels", ".vml")
 DTD_MARKERS = (b"<!DOCTYPE", b"<!ENTITY")
 DTD_MARKERS_UTF16 = tuple(
@@ -43,7 +42,7 @@ DTD_MARKERS_UTF16 = tuple(
 # XML quotes an attribute with " or ': calamine reads <row r='5000'> as row 5000.
 _ROW_REF = re.compile(rb"<(?:\w+:)?row\b[^>]*?\sr\s*=\s*[\"'](\d{1,9})[\"']")
 _ROW_REF_USUAL = re.compile(rb'<row r="(\d{1,9})"')  # a literal prefix: five times faster
-_WIDE_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{2,3})\d")
+_WIDE_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{2,})\d")  # calamine reads ZZZZ1 too
 # A column past Z, whatever whitespace and quote come with r= (calamine reads <c\tr='ZZ2'>
 # at ZZ): a literal prefix keeps the search fast; _WIDE_REF then measures exactly.
 _TWO_LETTERS = re.compile(rb"r\s*=\s*[\"'][A-Za-z][A-Za-z]")
@@ -55,8 +54,10 @@ _UNCACHED_ENDS = (b"</f></c>", b"/></c>", b"<v></v></c>")  # how a cell without 
 # Tolerant of what calamine tolerates: either quote, spaces around "=", lower-case columns.
 _CELL_REF = re.compile(rb"\sr\s*=\s*[\"']([A-Za-z]{1,3})(\d{1,7})[\"']")
 _ROW_START = re.compile(rb"<(?:\w+:)?row\b")
+_PREFIXED = re.compile(rb":(?:row|c|f)")
+_CELL_ROW_USUAL = re.compile(rb'<c r="[A-Za-z]+(\d+)')
+_CELL_ROW = re.compile(rb"\sr\s*=\s*[\"'][A-Za-z]+(\d+)")
 MAX_CELLS = 60_000_000  # 1,000,000 rows of 60 columns; the cap the bench stays far below
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 @dataclass
@@ -92,9 +93,9 @@ class WorkbookScan:
 
 def scan_workbook(path: Path, archive: zipfile.ZipFile) -> WorkbookScan:
     """Refuse DTDs in every XML part; measure worksheets. Raises BadInputFile."""
-    sheet_parts = _sheet_parts(path, archive)
-    fixed = _fixed_workbook_sheets(path, archive)
-    worksheets = set(sheet_parts.values()) | fixed
+    parts = sheet_parts(path, archive)
+    fixed = fixed_workbook_sheets(path, archive)
+    worksheets = set(parts.values()) | fixed
     scans: dict[str, SheetScan] = {}
     for entry in archive.infolist():
         is_sheet = entry.filename in worksheets
@@ -105,8 +106,8 @@ def scan_workbook(path: Path, archive: zipfile.ZipFile) -> WorkbookScan:
         if scan is not None:
             _refuse_huge(path, entry.filename, scan)
             scans[entry.filename] = scan
-    disagree = bool(fixed) and fixed != set(sheet_parts.values())
-    return WorkbookScan(sheet_parts=sheet_parts, sheets=scans, parsers_disagree=disagree)
+    disagree = bool(fixed) and fixed != set(parts.values())
+    return WorkbookScan(sheet_parts=parts, sheets=scans, parsers_disagree=disagree)
 
 
 def _refuse_huge(path: Path, part: str, scan: SheetScan) -> None:
@@ -129,7 +130,7 @@ def _stream_part(
                 if not tail and block.startswith((b"\xff\xfe", b"\xfe\xff")):
                     markers = DTD_MARKERS + DTD_MARKERS_UTF16
                 buffer = tail + block
-                if any(marker in buffer for marker in markers):
+                if _declares_dtd(buffer, markers):
                     raise unsafe_xml(path, entry.filename, "it declares a DTD or XML entities")
                 tail = _measure(buffer, scan) if scan is not None else buffer[-32:]
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
@@ -138,9 +139,20 @@ def _stream_part(
         _measure(tail, scan, final=True)
 
 
+def _declares_dtd(buffer: bytes, markers: tuple[bytes, ...]) -> bool:
+    if markers is DTD_MARKERS and b"<!" not in buffer:  # one pass where there is none
+        return False
+    return any(marker in buffer for marker in markers)
+
+
 def _measure(buffer: bytes, scan: SheetScan, *, final: bool = False) -> bytes:
     """Measure complete rows of ``buffer``; return the unfinished remainder to carry over."""
-    cut = len(buffer) if final else max(buffer.rfind(b"</row>"), buffer.rfind(b":row>"))
+    prefixed = _PREFIXED.search(buffer) is not None  # <x:row>, <x:c>, <x:f>: rare
+    cut = buffer.rfind(b"</row>")
+    if prefixed:
+        cut = max(cut, buffer.rfind(b":row>"))
+    if final:
+        cut = len(buffer)
     if cut < 0:
         if len(buffer) < MAX_CARRY_BYTES:
             return buffer
@@ -148,26 +160,75 @@ def _measure(buffer: bytes, scan: SheetScan, *, final: bool = False) -> bytes:
     segment = buffer[:cut]
     rows = _ROW_REF_USUAL.findall(segment)
     seen = segment.count(b"<row")
-    if len(rows) < seen or b":row " in segment:  # other attribute order, or a namespace prefix
+    if len(rows) < seen or prefixed:  # other attribute order, or a namespace prefix
         rows = _ROW_REF.findall(segment)
         seen += segment.count(b":row ")
     scan.rows_seen += seen
     scan.rows_numbered += len(rows)
-    if rows:
-        scan.max_row = max(scan.max_row, max(int(value) for value in rows))
-    widest = 0
-    if _TWO_LETTERS.search(segment):
-        found = _WIDE_REF.findall(segment)
-        widest = max((_column_number(letters) for letters in found), default=0)
-    cells = _count_cells(segment)
+    usual = segment.count(b'<c r="')
+    if not prefixed and segment.count(b"<c") == usual:
+        # Every cell starts <c r=": its column is the letters right after, and only a column
+        # past Z can widen the grid. Measured four times faster than the general checks.
+        cells = usual
+        widest = 0
+        if _odd_cell(segment, max(scan.max_row, _largest(rows))):
+            widest = _widest(segment)
+            rows += _CELL_ROW_USUAL.findall(segment)
+    else:
+        cells = _count_cells(segment)
+        widest = _widest(segment) if _TWO_LETTERS.search(segment) else 0
+        if cells != usual:  # some cells have no r= (or another attribute order)
+            widest += _most_cells_in_a_row(segment)
+        rows += _CELL_ROW.findall(segment)
+    # A cell is placed at its own reference, whatever its row says: <row r="1"> holding
+    # <c r="XFD1048576"> is a grid of a million rows.
+    scan.max_row = max(scan.max_row, _largest(rows))
     scan.cells += cells
-    if cells != segment.count(b'<c r="'):  # some cells have no r= (or another attribute order)
-        widest += _most_cells_in_a_row(segment)
     scan.width = max(scan.width, widest)
-    if b"<f" in segment or b":f" in segment:
+    if b"<f" in segment or (prefixed and b":f" in segment):
         if any(end in segment for end in _UNCACHED_ENDS) or b":c>" in segment:
             scan.uncached.extend(_uncached_cells(segment))
     return buffer[cut:]
+
+
+def _odd_cell(segment: bytes, last_row: int) -> bool:
+    """Whether a ``<c r="...`` cell lies past column Z or below ``last_row``: one search (an
+    export's cells sit in their rows, and most exports stop before column AA), where reading
+    every cell's reference would cost more than the rest of the scan. The search is RE2's
+    (through Arrow): a DFA, five times faster here than ``re`` on the same pattern."""
+    above = greater_than(last_row)
+    pattern = f'<c r="(?:[A-Za-z]{{2}}|[A-Za-z]{above}(?:[^0-9]|$))'
+    found = pc.match_substring_regex(pa.array([segment], pa.binary()), pattern)
+    return bool(found[0].as_py())
+
+
+def greater_than(number: int) -> str:
+    """A pattern for the whole decimal numbers greater than ``number`` (leading zeros may
+    match too: they only make the caller count exactly)."""
+    digits = str(number)
+    longer = rf"\d{{{len(digits) + 1},}}"
+    same_length = [
+        f"{digits[:i]}[{int(digit) + 1}-9]" + r"\d" * (len(digits) - i - 1)
+        for i, digit in enumerate(digits)
+        if digit != "9"
+    ]
+    return "(?:" + "|".join([longer, *same_length]) + ")"
+
+
+def _largest(numbers: list[bytes]) -> int:
+    """The largest of these decimal numbers. The longest text that is also the greatest as
+    text is the greatest number (same length: text order is number order); comparing texts is
+    C work, where converting a hundred thousand of them is not."""
+    if not numbers:
+        return 0
+    greatest = max(numbers)
+    if len(greatest) == max(map(len, numbers)):
+        return int(greatest)
+    return max(map(int, numbers))
+
+
+def _widest(segment: bytes) -> int:
+    return max((_column_number(letters) for letters in _WIDE_REF.findall(segment)), default=0)
 
 
 def _count_cells(segment: bytes) -> int:
@@ -201,70 +262,3 @@ def _column_number(letters: bytes) -> int:
     for letter in letters.upper():
         number = number * 26 + (letter - 64)
     return number
-
-
-def _sheet_parts(path: Path, archive: zipfile.ZipFile) -> dict[str, str]:
-    """Sheet name -> worksheet part, from the workbook part and its relationships."""
-    workbook = _workbook_part(path, archive)
-    folder = posixpath.dirname(workbook)
-    rels_name = posixpath.join(folder, "_rels", posixpath.basename(workbook) + ".rels")
-    targets = {
-        rel.get("Id", ""): _resolve(folder, rel.get("Target", ""))
-        for rel in _parse(path, archive, rels_name)
-        if _local(rel.tag) == "Relationship"
-    }
-    parts: dict[str, str] = {}
-    for element in _parse(path, archive, workbook).iter():
-        if _local(element.tag) == "sheet":
-            rel_id = element.get(f"{{{_REL_NS}}}id", "")
-            parts[element.get("name", "")] = targets.get(rel_id, "")
-    return parts
-
-
-def _fixed_workbook_sheets(path: Path, archive: zipfile.ZipFile) -> set[str]:
-    """The worksheet parts named by ``xl/workbook.xml``, the part calamine always reads, even
-    when ``_rels/.rels`` points the other parsers at another workbook part."""
-    fixed = "xl/workbook.xml"
-    if fixed not in archive.namelist() or _workbook_part(path, archive) == fixed:
-        return set()
-    rels = "xl/_rels/workbook.xml.rels"
-    if rels not in archive.namelist():
-        return set()
-    return {
-        _resolve("xl", rel.get("Target", ""))
-        for rel in _parse(path, archive, rels)
-        if _local(rel.tag) == "Relationship" and rel.get("Type", "").endswith("/worksheet")
-    }
-
-
-def _workbook_part(path: Path, archive: zipfile.ZipFile) -> str:
-    for rel in _parse(path, archive, "_rels/.rels"):
-        if rel.get("Type", "").endswith("/officeDocument"):
-            return _resolve("", rel.get("Target", ""))
-    return "xl/workbook.xml"
-
-
-def _resolve(folder: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join(folder, target))
-
-
-def _parse(path: Path, archive: zipfile.ZipFile, name: str) -> Element:
-    try:
-        entry = archive.getinfo(name)
-    except KeyError:
-        raise unsafe_xml(path, name, "the part is missing") from None
-    if entry.file_size > MAX_INDEX_PART_BYTES:
-        raise unsafe_xml(path, name, "the part is implausibly large")
-    try:
-        root: Element = fromstring(archive.read(entry))
-    except DefusedXmlException:
-        raise unsafe_xml(path, name, "it declares a DTD or XML entities") from None
-    except (ParseError, zipfile.BadZipFile, ValueError) as exc:
-        raise unsafe_xml(path, name, f"not well-formed XML: {exc}") from None
-    return root
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
