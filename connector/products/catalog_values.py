@@ -12,6 +12,7 @@ needed, tolerant of the shapes seen live: keys in any case, a SKU sent as a JSON
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -80,11 +81,14 @@ def parse(product: Mapping[str, Any], price_list_id: int | None) -> Row:
 
 
 def _get(data: Any, key: str) -> Any:
-    """``data[key]`` in any case: the exact spelling first (the fast, usual path)."""
-    if not isinstance(data, Mapping):
-        return None
-    if key in data:
+    """``data[key]`` in any case: the exact spelling first (the usual path: one look-up, no
+    other check, as a million products go through here), then any case; None for a non-dict."""
+    try:
         return data[key]
+    except (KeyError, TypeError, IndexError):
+        pass
+    if type(data) is not dict:
+        return None
     folded = key.lower()
     for name, value in data.items():
         if str(name).lower() == folded:
@@ -101,48 +105,64 @@ def _code(value: Any) -> str | None:
 
 
 def _quantity(stock: Any) -> int | None:
-    number = _decimal(_get(stock, "Quantity"))
+    value = _get(stock, "Quantity")
+    kind = type(value)
+    if kind is int:
+        return int(value)
+    if kind is float:
+        return int(value) if value.is_integer() else None
+    number = _text_number(value)
     return int(number) if number is not None and number == number.to_integral_value() else None
 
 
 def _prices(prices: Any, price_list_id: int | None) -> list[int | None]:
     entry = _price_entry(prices, price_list_id)
+    if entry is None:
+        return [None] * len(PRICE_FIELDS)
     return [_e4(_get(entry, PRICE_NAMES[f])) for f in PRICE_FIELDS]
 
 
 def _price_entry(prices: Any, price_list_id: int | None) -> Any:
     """The entry of the configured price list; without one configured, the only entry there is
     (several lists and none chosen: which one the connector writes is unknown, so none)."""
-    if isinstance(prices, Mapping):
+    if type(prices) is dict:
         prices = [prices]
-    if not isinstance(prices, list):
+    if type(prices) is not list:
         return None
     if price_list_id is None:
         return prices[0] if len(prices) == 1 else None
     for entry in prices:
-        if _int(_get(_get(entry, "PriceList"), "Id")) == price_list_id:
+        list_id = _get(_get(entry, "PriceList"), "Id")
+        if list_id == price_list_id or (type(list_id) is str and _int(list_id) == price_list_id):
             return entry
     return None
 
 
 def _int(value: Any) -> int | None:
-    number = _decimal(value)
+    number = _text_number(value)
     return int(number) if number is not None else None
 
 
 def _e4(value: Any) -> int | None:
-    """A price in integers of 1/10,000, as the diff compares it (``"1234.50"`` = ``1234.5``)."""
-    number = _decimal(value)
+    """A price in integers of 1/10,000, as the diff compares it (``"1234.50"`` = ``1234.5``).
+    A JSON number is a float: scaled and rounded (exact for prices of up to 4 decimals below
+    10^10, far cheaper than a Decimal per value); a text goes through Decimal."""
+    kind = type(value)
+    if kind is float:
+        return round(value * 10_000) if math.isfinite(value) else None
+    if kind is int:
+        return int(value) * 10_000
+    number = _text_number(value)
     return None if number is None else int((number * 10_000).to_integral_value())
 
 
-def _decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
+def _text_number(value: Any) -> Decimal | None:
+    """A number Alephee wrote as text (``" 12.50 "``); another format (``"1.234,50"``) is no
+    value: not seeded, so the export's value is sent."""
+    if type(value) is not str:
         return None
     try:
-        # str() first: a float's shortest text (0.1, not 0.1000000000000000055...). A text in
-        # another format ("1.234,50") is no value: not seeded, so the export's value is sent.
-        number = Decimal(value) if isinstance(value, int) else Decimal(str(value).strip())
+        number = Decimal(value.strip())
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
