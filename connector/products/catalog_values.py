@@ -41,9 +41,10 @@ def init(conn: sqlite3.Connection) -> None:
         conn,
         "catalog_values_v1",
         [
+            # No index: seeding and reconcile scan it whole and look up the other tables by
+            # their keys; an index would cost its upkeep on every one of a million inserts.
             "CREATE TABLE catalog_values (product_id INTEGER, sku TEXT NOT NULL, "
             f"brand TEXT NOT NULL DEFAULT '', {values})",
-            "CREATE INDEX catalog_values_key ON catalog_values (sku, brand)",
         ],
     )
 
