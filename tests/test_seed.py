@@ -20,7 +20,7 @@ from connector.products.snapshot import SEED_AS_OF
 from connector.sandbox import Sandbox
 from connector.sandbox.fixtures import make_catalog
 from tests.test_sync import drop, export, posts, run, setup
-from tests.workspace_support import fast_sandbox
+from tests.workspace_support import fast_sandbox, run_cli
 
 Row = tuple[str, int, float]  # sku, stock, price with taxes
 
@@ -230,3 +230,26 @@ def test_a_seed_is_older_than_any_export(tmp_path: Path) -> None:
         assert run(config) == 0
         assert sent_skus(sb) == [rows[2][0]]
         assert sb.product(rows[2][0])["Stock"]["Quantity"] == rows[2][1]
+
+
+def test_a_kill_after_the_seeded_download_loses_nothing(tmp_path: Path) -> None:
+    """Killed after the download (catalog, values and seeds committed together) while the file
+    is being processed, then after the first batch: the next runs send each differing product,
+    and Alephee ends with the export's values."""
+    with fast_sandbox() as sb:
+        catalog = make_catalog(300)
+        sb.load_catalog(catalog)
+        config = setup(tmp_path, sb)
+        rows = alephee_rows(catalog)
+        for i in range(0, 300, 2):  # 150 differ: two batches of 100
+            sku, qty, price = rows[i]
+            rows[i] = (sku, qty + 1, price)
+        drop(config, "stock-1.csv", export(rows))
+        for point in ("intake.after_claim", "sync.after_commit"):
+            crashed = run_cli(config, "once", "--no-orders", crash_at=point)
+            assert crashed.returncode in (-9, 137), crashed.stderr
+        done = run_cli(config, "once", "--no-orders")
+        assert done.returncode == 0, done.stderr
+        assert set(sent_skus(sb)) == {rows[i][0] for i in range(0, 300, 2)}
+        for sku, qty, _ in rows:
+            assert sb.product(sku)["Stock"]["Quantity"] == qty
