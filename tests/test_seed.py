@@ -253,3 +253,13 @@ def test_a_kill_after_the_seeded_download_loses_nothing(tmp_path: Path) -> None:
         assert set(sent_skus(sb)) == {rows[i][0] for i in range(0, 300, 2)}
         for sku, qty, _ in rows:
             assert sb.product(sku)["Stock"]["Quantity"] == qty
+
+
+def test_a_product_without_a_sku_is_an_unexpected_shape() -> None:
+    for product in ({"Identification": {"Id": 1}}, {"Stock": {}}, {"Identification": []}):
+        try:
+            catalog_values.parse(product, None)
+        except ValueError as exc:
+            assert "GET /v2/products" in str(exc)
+        else:
+            raise AssertionError(f"{product} was read")

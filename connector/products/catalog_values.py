@@ -8,6 +8,8 @@ A million products arrive through GET /v2/products: a pydantic model per product
 1M download (issue 14), so a product is read here with plain dict look-ups of the few fields
 needed, tolerant of the shapes seen live: keys in any case, a SKU sent as a JSON number, no
 ``Stock``, ``Price`` as a list of several price lists (or one object), numbers as strings.
+A product without a SKU is a shape Alephee never documented: an internal error (exit 5, the
+old catalog kept), as the pydantic model made it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connector.db import migrate
-from connector.errors import AlephUnavailable
 from connector.products.diff import PRICE_FIELDS, column
 
 # Alephee's name of each price field the diff compares (``products.diff.PRICE_FIELDS``).
@@ -62,10 +63,10 @@ def parse(product: Mapping[str, Any], price_list_id: int | None) -> Row:
     """One GET /v2/products result as a row of ``COLUMNS``."""
     ident = _get(product, "Identification")
     if not isinstance(ident, Mapping):
-        raise AlephUnavailable("GET /v2/products returned a product without Identification")
+        raise ValueError(f"GET /v2/products: a product without Identification: {_keys(product)}")
     sku = _code(_get(ident, "SKU"))
     if not sku:
-        raise AlephUnavailable("GET /v2/products returned a product without a SKU")
+        raise ValueError(f"GET /v2/products: a product without a SKU: {_keys(ident)}")
     brand = _get(ident, "Brand")
     brand_name = _get(brand, "Name") if isinstance(brand, Mapping) else None
     brand_id = _get(brand, "Id") if isinstance(brand, Mapping) else None
@@ -79,6 +80,11 @@ def parse(product: Mapping[str, Any], price_list_id: int | None) -> Row:
         _quantity(_get(product, "Stock")),
         *_prices(_get(product, "Price"), price_list_id),
     )
+
+
+def _keys(data: Any) -> str:
+    """The keys of an unexpected shape, for the log (an internal error: exit 5), never values."""
+    return ", ".join(sorted(map(str, data))) if isinstance(data, Mapping) else type(data).__name__
 
 
 def _get(data: Any, key: str) -> Any:
