@@ -156,6 +156,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("skus", nargs="*", metavar="SKU", help="only these SKUs (default: all)")
 
+    p = sub.add_parser(
+        "reconcile",
+        help="compare Alephee's stock and prices with what the connector believes; repair",
+        description="Downloads the Alephee catalog now, compares each product's stock and "
+        "prices with the accepted state (what the connector believed Alephee holds) and with "
+        "the last export's intent, writes the differences to outbox/reconcile-<time>.csv, sets "
+        "the accepted state to Alephee's values and queues the export's values where Alephee "
+        "differs: the next 'once' (or 'run') sends them. Exit codes as 'once'.",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show what reconcile would find and queue; change nothing (the report goes to a "
+        "scratch folder)",
+    )
+
     p = sub.add_parser("sandbox", help="serve the built-in Alephee sandbox on 127.0.0.1")
     p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0 = any free)")
     p.add_argument("--products", type=int, default=200, help="catalog size to load")
@@ -329,6 +345,18 @@ def cmd_retry_refused(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from connector.operator.reconcile import run_reconcile, summary_lines
+
+    config = _config(args)
+    outcome = run_reconcile(config, dry_run=args.dry_run)
+    if args.dry_run:
+        say("Dry run: nothing is changed and no file is written.")
+    for line in summary_lines(outcome, dry_run=args.dry_run):
+        say(line)
+    return outcome.code
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from connector.operator.demo import serve_sandbox
 
@@ -354,4 +382,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sandbox": cmd_sandbox,
     "demo": cmd_demo,
     "retry-refused": cmd_retry_refused,
+    "reconcile": cmd_reconcile,
 }

@@ -212,7 +212,8 @@ def test_the_rehearsal_records_every_effect_and_changes_no_state(
 
 def test_every_write_of_the_client_has_a_recorder() -> None:
     reads = {
-        *("accounts", "price_lists", "iter_catalog", "orders_page", "get_json"),
+        *("accounts", "price_lists", "iter_catalog", "iter_catalog_rows", "orders_page"),
+        "get_json",
         *("count", "new_run", "close"),
     }
     public = {n for n, v in vars(AlephClient).items() if callable(v) and not n.startswith("_")}

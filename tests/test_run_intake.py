@@ -42,7 +42,10 @@ def test_run_processes_a_50mb_file_written_slowly_exactly_once(tmp_path: Path) -
     root = tmp_path / "Depósito Central" / "exportación ñ"
     n = 20_000
     with fast_sandbox() as sb:
-        sb.load_catalog(make_catalog(n))
+        catalog = make_catalog(n)
+        for i, product in enumerate(catalog, start=1):  # every value differs: all are sent
+            product["Stock"]["Quantity"] = i % 97 + 1  # (equal ones are seeded, not sent)
+        sb.load_catalog(catalog)
         config = workspace(
             root,
             sb,

@@ -86,7 +86,10 @@ def test_an_idle_run_stops_within_two_seconds_and_says_so(tmp_path: Path, signum
 
 def test_a_busy_run_stops_after_the_batch_in_flight(tmp_path: Path) -> None:
     with fast_sandbox() as sb:
-        sb.load_catalog(make_catalog(50))
+        catalog = make_catalog(50)
+        for product in catalog:  # every stock differs from the file's (equal ones are seeded)
+            product["Stock"]["Quantity"] = 1_000
+        sb.load_catalog(catalog)
         config = workspace(tmp_path, sb, extra="[orders]\nenabled = false\n")
         toml = config.source.read_text(encoding="utf-8")
         config.source.write_text(toml.replace("account_id =", "batch_size = 5\naccount_id ="))

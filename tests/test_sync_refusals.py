@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.config import Config, load_config
+from connector.products.snapshot import SEED_AS_OF
 from connector.runner import Options, once
 from connector.sandbox import Sandbox
 from connector.sandbox.fixtures import make_catalog
@@ -57,11 +58,17 @@ def db(config: Config) -> sqlite3.Connection:
 
 
 def counts(config: Config) -> tuple[int, int, int]:
-    """(accepted, refused, queued)"""
+    """(accepted, refused, queued); accepted counts acknowledged products, not values seeded
+    from the catalog on first contact (``snapshot.SEED_AS_OF``)."""
+    acknowledged = "accepted WHERE COALESCE(stock_as_of, '') > ? OR COALESCE(price_as_of, '') > ?"
     with db(config) as conn:
         return tuple(  # type: ignore[return-value]
-            conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-            for table in ("accepted", "refused", "queue")
+            conn.execute(f"SELECT COUNT(*) FROM {table}", params).fetchone()[0]
+            for table, params in (
+                (acknowledged, (SEED_AS_OF, SEED_AS_OF)),
+                ("refused", ()),
+                ("queue", ()),
+            )
         )
 
 

@@ -137,6 +137,11 @@ class AlephClient:
         for row in self._pages("GET", "/v2/products", self.products_page_size, {}):
             yield CatalogProduct.model_validate(row)
 
+    def iter_catalog_rows(self) -> Iterator[dict[str, Any]]:
+        """Every catalog product as Alephee sent it (``products.catalog_values`` reads the few
+        fields it needs: a model per product is too slow for a million)."""
+        yield from self._pages("GET", "/v2/products", self.products_page_size, {})
+
     def iter_orders(self, params: dict[str, str]) -> Iterator[dict[str, Any]]:
         yield from self._pages("GET", "/v2/orders", self.settings.orders_page_size, params)
 

@@ -1,4 +1,5 @@
-"""The operator's commands: ``check``, ``status`` (and its JSON model), ``demo``, ``init``.
+"""The operator's commands: ``check``, ``status`` (and its JSON model), ``demo``, ``init``,
+``reconcile``.
 
 Owns: what a person runs and reads, apart from a pass itself (``connector.runner``).
 

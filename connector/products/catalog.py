@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,7 @@ import pandas as pd
 from connector import db
 from connector.alephee.client import AlephClient
 from connector.db import atomic, migrate
+from connector.products import catalog_values, snapshot
 from connector.slots import iso, parse_iso
 
 log = logging.getLogger(__name__)
@@ -36,6 +39,7 @@ def init(conn: sqlite3.Connection) -> None:
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         ],
     )
+    catalog_values.init(conn)
 
 
 def refreshed_at(conn: sqlite3.Connection) -> datetime | None:
@@ -49,26 +53,45 @@ def is_stale(conn: sqlite3.Connection, now: datetime, max_age_hours: float) -> b
 
 
 def refresh(conn: sqlite3.Connection, client: AlephClient, now: datetime) -> int:
-    """Download the whole catalog and replace the cache in one transaction."""
-    rows = []
-    for product in client.iter_catalog():
-        ident = product.identification
-        brand = ident.brand.name if ident.brand and ident.brand.name else ""
-        brand_id = ident.brand.id if ident.brand and isinstance(ident.brand.id, int) else None
-        rows.append((ident.id, ident.sku, ident.own_code, brand, brand_id))
+    """Download the whole catalog and replace the cache in one transaction, with Alephee's
+    values (``catalog_values``), and seed the accepted state of products that have none
+    (``snapshot.seed``: values read in this very transaction are fresh). Streams: a page is
+    written before the next is read, so memory stays flat on a million products."""
+    price_list_id = client.settings.price_list_id
+    count = 0
     with atomic(conn):
         conn.execute("DELETE FROM catalog")
-        conn.executemany(
-            "INSERT OR REPLACE INTO catalog (product_id, sku, own_code, brand, brand_id) "
-            "VALUES (?,?,?,?,?)",
-            rows,
-        )
+        conn.execute("DELETE FROM catalog_values")
+        for chunk in _chunks(client.iter_catalog_rows(), WRITE_CHUNK):
+            rows = [catalog_values.parse(product, price_list_id) for product in chunk]
+            conn.executemany(
+                "INSERT OR REPLACE INTO catalog (product_id, sku, own_code, brand, brand_id) "
+                "VALUES (?,?,?,?,?)",
+                (row[:5] for row in rows),
+            )
+            catalog_values.write(conn, rows)
+            count += len(rows)
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('catalog_refreshed_at', ?)",
             (iso(now),),
         )
-    log.info("catalog refreshed: %d products", len(rows))
-    return len(rows)
+        seeded = snapshot.seed(conn, iso(now))
+    log.info("catalog refreshed: %d products; %d values seeded from Alephee", count, seeded)
+    return count
+
+
+WRITE_CHUNK = 5_000  # products parsed and written at a time (bounded memory)
+
+
+def _chunks(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    chunk: list[dict[str, Any]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def ensure_fresh(

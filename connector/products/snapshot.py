@@ -122,12 +122,62 @@ def refused(conn: sqlite3.Connection, group: str) -> dict[Key, str]:
     return {(row["sku"], row["brand"]): row["signature"] for row in rows}
 
 
-__all__ = ["KEY", "Key", "accept", "accept_many", "counts", "load", "refuse", "refused"]
+# The ``as_of`` of a seeded value: before any export, so a real export is never older than a
+# seed (``layout.later_than``), and a seed is told from an acknowledgement (``counts``, reconcile).
+SEED_AS_OF = "0001-01-01T00:00:00.000000Z"
+
+
+def seed(conn: sqlite3.Connection, now: str) -> int:
+    """First contact: Alephee's values (``catalog_values``, downloaded in the caller's
+    transaction) become the accepted state of every product and group that has none, so an
+    export equal to what Alephee holds sends nothing. Never over an acknowledged value, a value
+    Alephee refused (it must be reported and retried), or a queued value that may be in Alephee
+    unanswered (``sent_at``). Set-based: one statement per group for a million products.
+    Returns the number of values (product and group) seeded. Call inside ``atomic``."""
+    total = 0
+    for group, fields in GROUP_FIELDS.items():
+        cols = [column(f) for f in fields]
+        names = ", ".join(cols)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in [*cols, f"{group}_as_of", "updated_at"])
+        unset = " AND ".join(f"accepted.{c} IS NULL" for c in [f"{group}_as_of", *cols])
+        cursor = conn.execute(
+            f"INSERT INTO accepted (sku, brand, {names}, {group}_as_of, updated_at) "
+            f"SELECT v.sku, v.brand, {', '.join(f'v.{c}' for c in cols)}, ?, ? "
+            "FROM catalog_values v "
+            f"WHERE COALESCE({', '.join(f'v.{c}' for c in cols)}, NULL) IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM refused r WHERE r.sku = v.sku AND r.brand = v.brand "
+            "AND r.grp = ?) "
+            "AND NOT EXISTS (SELECT 1 FROM queue q WHERE q.sku = v.sku AND q.brand = v.brand "
+            "AND q.grp = ? AND q.sent_at IS NOT NULL) "
+            f"ON CONFLICT(sku, brand) DO UPDATE SET {updates} WHERE {unset}",
+            (SEED_AS_OF, now, group, group),
+        )
+        total += max(cursor.rowcount, 0)  # this statement's rows (not the triggers')
+    return total
+
+
+__all__ = [
+    "KEY",
+    "SEED_AS_OF",
+    "Key",
+    "accept",
+    "accept_many",
+    "counts",
+    "load",
+    "refuse",
+    "refused",
+    "seed",
+]
+
 
 
 def counts(conn: sqlite3.Connection) -> dict[str, int]:
-    """Acknowledged and refused values, in changes: one per product and group (stock, price)."""
-    row = conn.execute("SELECT COUNT(stock_as_of) + COUNT(price_as_of) FROM accepted").fetchone()
+    """Acknowledged and refused values, in changes: one per product and group (stock, price).
+    Seeded values (read from Alephee, never sent) are not acknowledgements: not counted."""
+    row = conn.execute(
+        "SELECT COUNT(NULLIF(stock_as_of, ?)) + COUNT(NULLIF(price_as_of, ?)) FROM accepted",
+        (SEED_AS_OF, SEED_AS_OF),
+    ).fetchone()
     refused_row = conn.execute("SELECT COUNT(*) FROM refused").fetchone()
     return {"accepted": int(row[0] or 0), "refused": int(refused_row[0])}
 
