@@ -255,3 +255,35 @@ def test_a_removed_accepted_row_is_never_read_from_the_copy(tmp_path: Path) -> N
     got = layout.align(conn, MAPPING, table)
     assert not got.reused
     assert pd.isna(got.accepted["quantity"].iloc[2])
+
+
+def test_a_kill_while_the_copy_is_replaced_changes_no_answer(tmp_path: Path) -> None:
+    """Killed with the new copy written under its temp name, before it replaces the last one:
+    the next run sends exactly the changed products, Alephee ends with the file's values, and
+    the file after that reuses a copy that is up to date."""
+    from connector.sandbox.fixtures import make_catalog
+    from tests.test_sync import catalog_rows, drop, export, posts, setup
+    from tests.workspace_support import fast_sandbox, run_cli
+
+    with fast_sandbox(products_max_items=1_000) as sb:
+        sb.load_catalog(make_catalog(300))
+        config = setup(tmp_path, sb)
+        rows = catalog_rows(300)
+        drop(config, "stock-1.csv", export(rows))
+        assert run_cli(config, "once", "--no-orders").returncode == 0
+        changed = {rows[i][0] for i in range(0, 300, 30)}
+        rows2 = [(s, q + 1 if s in changed else q, p) for s, q, p in reversed(rows)]
+        drop(config, "stock-2.csv", export(rows2))  # another order: a full match, a new copy
+        sb.reset_requests()
+        killed = run_cli(config, "once", "--no-orders", crash_at="layout.before_rename")
+        assert killed.returncode in (-9, 137), killed.stderr[-2000:]
+        assert run_cli(config, "once", "--no-orders").returncode == 0
+        assert {item["SKU"] for batch in posts(sb) for item in batch} == changed
+        for sku, qty, _ in rows2:
+            assert sb.product(sku)["Stock"]["Quantity"] == qty
+        sb.reset_requests()
+        rows3 = [(s, q + 2 if s == rows2[5][0] else q, p) for s, q, p in rows2]
+        drop(config, "stock-3.csv", export(rows3))
+        done = run_cli(config, "once", "--no-orders")
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert [item["SKU"] for batch in posts(sb) for item in batch] == [rows2[5][0]]

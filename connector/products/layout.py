@@ -34,6 +34,7 @@ import pyarrow.ipc as ipc
 
 from connector import fsutil
 from connector.db import frame as db_frame
+from connector.intake.crashpoints import crashpoint
 from connector.products import catalog
 from connector.products.diff import KEY
 from connector.products.snapshot import VALUE_COLUMNS
@@ -290,6 +291,7 @@ def _save(path: Path, written: pa.Table, aligned: Aligned, clocks: Clocks) -> No
     try:
         with pa.OSFile(str(temp), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
+        crashpoint("layout.before_rename")
         temp.replace(path)
     except OSError as error:  # a cache: the next file does the full match
         log.warning("could not keep the columnar copy %s (%s)", path.name, error)
