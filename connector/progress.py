@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 import sys
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from rich.progress import Progress as RichProgress
-from rich.progress import TaskID
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,9 @@ class Progress:
         self._task: TaskID | None = None
         self._next_log = 0.1
         if enabled and total > 1 and _has_terminal():
+            # imported here: rich.progress costs 0.1 s, and a pass with nothing to do has no bar
+            from rich.progress import Progress as RichProgress
+
             self._bar = RichProgress(transient=True)
 
     def __enter__(self) -> Progress:

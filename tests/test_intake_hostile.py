@@ -151,7 +151,11 @@ def test_a_failed_file_with_a_very_long_name_ends_in_failed_with_its_report(
 def test_a_cut_csv_waits_for_the_grace_then_fails_with_the_reason(tmp_path: Path) -> None:
     with fast_sandbox() as sb:
         sb.load_catalog(make_catalog(5))
-        config = workspace(tmp_path, sb, extra="incomplete_grace_seconds = 3600\n" + NO_ORDERS)
+        config = workspace(
+            tmp_path,
+            sb,
+            extra="incomplete_grace_seconds = 3600\nsettle_wait_seconds = 4\n" + NO_ORDERS,
+        )
         cut = config.folders.inbox / "stock-1.csv"
         cut.write_bytes(export([("0000001", 11), ("0000002", 1005)])[:-4])  # "10" of "1.000,00"
         assert run_cli(config, "once").returncode == 0

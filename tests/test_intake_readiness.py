@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -9,8 +10,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from connector.intake import Intake
+from connector.intake import Intake, readiness
 from tests.intake_support import Recorder, SlowWriter, drop, files_in, open_intake, sha
 
 CAREFUL = {"min_age_seconds": 1.0, "stable_checks": 2, "check_interval_seconds": 0.25}
@@ -140,6 +143,43 @@ def test_once_mode_sleeps_until_a_young_file_is_old_enough(tmp_path: Path) -> No
     assert 5.0 <= sum(clock.slept) <= 6.0
 
 
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    min_age=st.floats(0.0, 8.0),
+    checks=st.integers(1, 4),
+    interval=st.sampled_from([0.1, 0.25, 1.0, 2.0]),
+    age=st.floats(-5.0, 10.0),
+)
+def test_a_watcher_looks_again_when_a_file_comes_of_age_not_an_interval_later(
+    tmp_path_factory: pytest.TempPathFactory,
+    min_age: float,
+    checks: int,
+    interval: float,
+    age: float,
+) -> None:
+    """Scanning when ``next_scan_in`` says, a file is ready no later than the moment both
+    rules hold (plus the clock margin), and never before (issue 14: file ready -> first POST)."""
+    root = tmp_path_factory.mktemp("come-of-age")
+    clock = FakeClock()
+    intake = fake_intake(
+        root, clock, min_age_seconds=min_age, stable_checks=checks, check_interval_seconds=interval
+    )
+    path = drop(intake.inbox / "a.csv", "x\n")
+    stamp = clock.now - age  # the file's own time, on the injected clock
+    os.utime(path, (stamp, stamp))
+    start = clock.now
+    by_age = max(0.0, min_age - age) if age >= 0 else min_age  # a future time: our sightings
+    due = max(by_age, checks * interval)  # the first instant both rules hold
+    while not intake.ready(wait=False):
+        assert clock.now - start <= due + interval + 1.0, "never became ready"
+        clock.now += intake.next_scan_in()
+    waited = clock.now - start
+    assert waited >= due - 1e-6
+    assert waited <= due + readiness.AGE_MARGIN + 1e-6
+
+
 def test_a_future_mtime_still_waits_the_minimum_age(tmp_path: Path) -> None:
     clock = FakeClock()
     intake = fake_intake(tmp_path, clock, min_age_seconds=5.0)
@@ -211,3 +251,28 @@ def test_done_marker_is_required_and_travels_with_the_file(tmp_path: Path) -> No
         "stock.csv",
         "stock.csv.done",
     ]
+
+
+def test_once_does_the_meanwhile_work_while_files_settle_and_counts_its_time(
+    tmp_path: Path,
+) -> None:
+    """``connector once`` imports the data path while a file settles, not after it settled
+    (issue 14: the second ``once``)."""
+    clock = FakeClock()
+    intake = fake_intake(tmp_path, clock, min_age_seconds=0.0, check_interval_seconds=1.0)
+    calls: list[float] = []
+
+    def imports() -> None:
+        calls.append(clock.now)
+        clock.now += 1.5
+
+    assert intake.ready(wait=True, meanwhile=imports) == []  # nothing in the inbox: no work
+    assert calls == []
+    drop(intake.inbox / "a.csv", "x\n")
+    start = clock.now
+    ready = intake.ready(wait=True, meanwhile=imports)
+    assert [c.path.name for c in ready] == ["a.csv"]
+    assert calls == [start]  # once, before the first wait
+    # The first check counts as soon as the imports end (1.5 s), the second 1 s after it:
+    # 2.5 s in all, against 3.5 s when the imports came after the checks.
+    assert 2.5 <= clock.now - start <= 2.5 + 2 * readiness.AGE_MARGIN + 1e-6

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from connector.config import IntakeSettings
-from connector.intake import Watcher, choose_observer
-from connector.intake.watcher import mount_type
+from connector.intake.watcher import Watcher, choose_observer, mount_type
 from tests.intake_support import drop
 
 MOUNTS = (

@@ -214,7 +214,7 @@ def test_every_write_of_the_client_has_a_recorder() -> None:
     reads = {
         *("accounts", "price_lists", "iter_catalog", "iter_catalog_rows", "orders_page"),
         "get_json",
-        *("count", "new_run", "close"),
+        *("count", "new_run", "close", "prepare"),
     }
     public = {n for n, v in vars(AlephClient).items() if callable(v) and not n.startswith("_")}
     recorded = {n for n in vars(RecordingClient) if not n.startswith("_")}

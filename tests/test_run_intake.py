@@ -159,7 +159,8 @@ def test_hostile_files_fail_cleanly_and_good_files_go_through(tmp_path: Path) ->
 def test_a_file_still_growing_waits_for_the_next_run(tmp_path: Path) -> None:
     with fast_sandbox() as sb:
         sb.load_catalog(make_catalog(5))
-        config = workspace(tmp_path, sb, extra="min_age_seconds = 2\n" + NO_ORDERS)
+        extra = "min_age_seconds = 2\nsettle_wait_seconds = 6\n" + NO_ORDERS
+        config = workspace(tmp_path, sb, extra=extra)
         growing = config.folders.inbox / "stock-growing.csv"
         stop = threading.Event()
 

@@ -17,8 +17,6 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
-
 from connector.alerts.message import Message
 from connector.config import AlertSettings
 from connector.redact import register_secret
@@ -93,6 +91,8 @@ def _smtp(settings: AlertSettings) -> smtplib.SMTP:
 
 
 def send_webhook(settings: AlertSettings, message: Message) -> bool:
+    import httpx  # only when a webhook is due: an idle pass stays light
+
     host = urlsplit(settings.webhook_url).hostname or "?"
     try:
         response = httpx.post(

@@ -106,8 +106,9 @@ class Intake:
         self._stamp = now  # the ledger's times: the run's clock (Options.now) when given
         self._sleep = sleep
         settings = self.settings
+        # At least long enough for a file dropped just now to pass every check.
         self.settle_timeout = max(
-            30.0,
+            settings.settle_wait_seconds,
             settings.min_age_seconds
             + (settings.stable_checks + 1) * settings.check_interval_seconds,
         )
@@ -137,12 +138,14 @@ class Intake:
                     entry.name,
                 )
 
-    def ready(self, *, wait: bool) -> list[Candidate]:
+    def ready(self, *, wait: bool, meanwhile: Callable[[], None] | None = None) -> list[Candidate]:
         """Inbox files ready to process, in processing order.
 
-        ``wait=True`` (once): checks again every check interval until every file is ready or
-        ``settle_timeout`` has passed; what is still not ready waits for the next run.
-        ``wait=False`` (watcher): one look; the checks add up across calls.
+        ``wait=True`` (once): checks again when the next check is due until every file is ready
+        or ``settle_timeout`` has passed; what is still not ready waits for the next run.
+        ``meanwhile`` runs once, before the first wait: work the files will need (imports),
+        done while they settle rather than after. ``wait=False`` (watcher): one look; the
+        checks add up across calls.
         """
         self._settle_owed()
         deadline = self._clock() + self.settle_timeout
@@ -151,7 +154,10 @@ class Intake:
             ready = [c for c in found if self.readiness.check(c, self._clock()).ready]
             if not wait or len(ready) == len(found) or self._clock() >= deadline:
                 return ready
-            self._sleep(self.settings.check_interval_seconds)
+            if meanwhile is not None:
+                meanwhile()
+                meanwhile = None
+            self._sleep(self.readiness.next_check_in(self._clock()))
 
     def process(self, candidate: Candidate, handler: Handler) -> Outcome:
         """Claim the file, run ``handler``, record the outcome, move the file; see module doc."""
@@ -200,7 +206,7 @@ class Intake:
     def next_scan_in(self) -> float:
         """For the watcher loop: soon while files are settling, else the periodic rescan."""
         if self.readiness.waiting():
-            return self.settings.check_interval_seconds
+            return self.readiness.next_check_in(self._clock())
         return self.settings.rescan_seconds
 
     def _scan(self) -> list[Candidate]:

@@ -24,6 +24,7 @@ ZIP_SUFFIXES = (".xlsx", ".xlsm")
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 LINE_ENDS = (b"\n", b"\r", b"\n\x00", b"\r\x00", b"\x00\n", b"\x00\r")  # UTF-16 too
 DEFAULT_INCOMPLETE_GRACE = 300.0
+AGE_MARGIN = 0.02  # seconds past a file's minimum age before looking again (clock granularity)
 
 
 @dataclass
@@ -69,6 +70,21 @@ class Readiness:
     def waiting(self) -> dict[Path, str]:
         """Files seen but not ready yet, with the reason in plain words."""
         return {path: seen.reason for path, seen in self._seen.items() if seen.reason}
+
+    def next_check_in(self, now: float) -> float:
+        """Seconds until a waiting file may pass: when its next stability check counts, or the
+        moment it reaches its minimum age (a scan a moment early would cost a whole interval),
+        else the check interval (a lock, a marker, a cut-short file)."""
+        settings = self.settings
+        due = [settings.check_interval_seconds]
+        for seen in self._seen.values():
+            if not seen.reason:
+                continue
+            if seen.stable < settings.stable_checks:
+                due.append(seen.last_check + settings.check_interval_seconds - now)
+            elif (left := settings.min_age_seconds - _age(seen, now)) > 0:
+                due.append(left + AGE_MARGIN)
+        return max(min(due), AGE_MARGIN)
 
     def _observe(self, candidate: Candidate, now: float) -> _Sighting:
         seen = self._seen.get(candidate.path)
