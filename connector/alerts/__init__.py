@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from connector.alerts import state
-from connector.alerts.delivery import deliver
 from connector.alerts.message import Message, compose
 from connector.alerts.rules import Decision, Remembered, decide
 from connector.config import Config
@@ -41,6 +40,8 @@ def evaluate(
     found = problems(facts, words)
     decision = decide(state.load(conn), found, now, timedelta(hours=settings.repeat_hours))
     if decision.anything:
+        from connector.alerts.delivery import deliver  # smtplib, ssl, email: only to send
+
         message = compose(decision.alerts, decision.cleared, words, report)
         if not deliver(settings, message, report):
             log.warning("no alert channel took the message; it is tried again with the next run")

@@ -21,7 +21,7 @@ SYLK_HINT = "a file starting with 'ID' is taken for SYLK by Excel: write 'Id' or
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)  # see ApiModel
 
 
 class ColumnSpec(_Spec):
