@@ -2,8 +2,8 @@
 
 Per run: due changes (``pending.Window``) in batches of products (brand + SKU, never two with
 the same SKU in one call: Alephee answers by SKU) -> per-item results -> accepted state and
-queue updated in one transaction per batch (``outcomes``). Each chunk is marked ``sent_at``
-before any POST, so a newer export that goes back to the accepted value re-sends it instead
+queue updated in one transaction per batch (``outcomes``). Each batch is marked ``sent_at``
+before its POST, so a newer export that goes back to the accepted value re-sends it instead
 of dropping a value Alephee may already hold. A crash between the POST and the commit re-sends
 the same absolute values next run: harmless, nothing lost. ``ingest`` (an export into the
 queue) is ``connector.products.ingest``.
@@ -59,24 +59,45 @@ def send_due(
         retry_after=timedelta(hours=refused_retry_hours),
     )
     window = pending.Window.at(now, schedule)
+    ends = night_end(now, schedule) if window.night else None
     send = sendlog.start(
-        conn,
-        now,
-        pending.products_due(conn, window),
-        min(batch_size, client.products_cap),
-        night_end(now, schedule) if window.night else None,
+        conn, now, pending.products_due(conn, window), min(batch_size, client.products_cap), ends
     )
     sender.on_record = lambda products: sendlog.advance(conn, send, products, report.calls, clock())
     try:
-        for items in pending.due(conn, window):
-            pending.mark_sent(conn, items, iso(now))  # one commit per chunk, before any POST
-            for batch in _batches(_by_product(items), lambda: min(batch_size, client.products_cap)):
-                sender.send(batch)
-                if progress:
-                    progress(len(batch), sendlog.estimate(sendlog.latest(conn)))
+        if not _send_window(conn, sender, window, now, batch_size, progress, ends, clock):
+            # The night slot ended mid-send: what may wait waits for the next night; what is
+            # due now (stock) still goes, in this pass.
+            day = pending.Window.at(clock(), schedule)
+            log.info("the night slot ended: the changes it holds wait for the next night")
+            _send_window(conn, sender, day, now, batch_size, progress, None, clock)
     finally:
         sendlog.finish(conn, send, clock())
     return report
+
+
+def _send_window(
+    conn: sqlite3.Connection,
+    sender: BatchSender,
+    window: pending.Window,
+    now: datetime,
+    batch_size: int,
+    progress: Callable[[int, str], None] | None,
+    ends: datetime | None,
+    clock: Clock,
+) -> bool:
+    """Send what ``window`` makes ready; False when the night slot ended (``ends``) first.
+    Checked before each batch is marked sent, so no change is marked that was not posted."""
+    client = sender.client
+    for items in pending.due(conn, window):
+        for batch in _batches(_by_product(items), lambda: min(batch_size, client.products_cap)):
+            if ends is not None and clock() >= ends:
+                return False
+            pending.mark_sent(conn, [i for group in batch for i in group], iso(now))  # a commit
+            sender.send(batch)
+            if progress:
+                progress(len(batch), sendlog.estimate(sendlog.latest(conn)))
+    return True
 
 
 def _by_product(items: list[pending.Queued]) -> list[list[pending.Queued]]:
