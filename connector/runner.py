@@ -491,20 +491,34 @@ def _loop(
     watcher: Watcher,
 ) -> int:
     log.info("watching %s (Ctrl+C to stop)", config.folders.inbox)
-    code = 0
+    code, refused_in_a_row = 0, 0
     while not stop.event.is_set():
         code, summary = _pass_with_summary(config, conn, client, intake, options, mode="run")
         for note in filter(is_contained, summary.notes):
             log.warning("%s", note)  # its traceback went to the log file only; `run` says it here
         if code in (2, 4):
             return code
+        refused_in_a_row = refused_in_a_row + 1 if code == 3 else 0
         if code == 3:
-            # Alephee unreachable: keep watching, but wait a whole rescan before trying again.
-            _idle(stop, None, config.intake.rescan_seconds)
+            # Alephee unreachable, or refusing every request: keep watching, but wait longer
+            # each time rather than send the same refused request every minute.
+            wait = backoff_seconds(refused_in_a_row, config.intake.rescan_seconds)
+            log.info("Alephee is tried again in %g s", wait)
+            _idle(stop, None, wait)
             continue
         _idle(stop, watcher, intake.next_scan_in())
     log.info("stopped on request")
     return 0 if code in (0, 1, 5) else code
+
+
+BACKOFF_LIMIT_SECONDS = 1800.0  # an unreachable Alephee is tried at least every half hour
+
+
+def backoff_seconds(in_a_row: int, rescan: float) -> float:
+    """The wait after ``in_a_row`` passes that Alephee did not take (exit 3): one rescan, then
+    twice as long each time, at most ``BACKOFF_LIMIT_SECONDS`` (never less than a rescan)."""
+    doubled = rescan * 2.0 ** min(max(in_a_row - 1, 0), 30)
+    return max(rescan, min(doubled, BACKOFF_LIMIT_SECONDS))
 
 
 def _idle(stop: StopFlag, watcher: Watcher | None, seconds: float) -> None:

@@ -8,13 +8,16 @@ import subprocess
 import sys
 import threading
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connector.config import Config
 from connector.operator.status import instance_running
-from connector.runner import RUNNING_MARKER
+from connector.runner import BACKOFF_LIMIT_SECONDS, RUNNING_MARKER, backoff_seconds
 from connector.sandbox import Fault
 from connector.sandbox.fixtures import make_catalog, make_orders
 from tests.workspace_support import ROOT, fast_sandbox, run_cli, workspace
@@ -172,3 +175,46 @@ def test_run_keeps_running_after_an_unexpected_error(tmp_path: Path) -> None:
         assert "Traceback" not in console
         assert len([line for line in console.splitlines() if "unexpected error" in line]) == 1
         assert "Traceback" in (config.log_dir / "connector.log").read_text(encoding="utf-8")
+
+
+@settings(max_examples=200)
+@given(rescan=st.floats(0.05, 3600.0), streak=st.integers(0, 200))
+def test_the_wait_after_refused_passes_doubles_up_to_the_limit(rescan: float, streak: int) -> None:
+    wait = backoff_seconds(streak, rescan)
+    assert rescan <= wait <= max(rescan, BACKOFF_LIMIT_SECONDS)
+    assert backoff_seconds(streak + 1, rescan) >= wait  # never shorter after one more refusal
+    if streak <= 1:
+        assert wait == rescan
+    elif rescan * 2 ** (streak - 1) <= BACKOFF_LIMIT_SECONDS:
+        assert wait == pytest.approx(rescan * 2 ** (streak - 1))
+
+
+def test_a_run_that_alephee_refuses_waits_longer_each_time(tmp_path: Path) -> None:
+    """Every POST refused whole (a price list Alephee does not have): `run` keeps watching, but
+    does not send the same refused request every rescan."""
+    from tests.test_sync import export
+    from tests.test_sync_refusals import edit_config, rows
+
+    with fast_sandbox() as sb:
+        sb.load_catalog(make_catalog(5))
+        config = workspace(tmp_path, sb, extra="rescan_seconds = 0.5\n[orders]\nenabled = false\n")
+        config = edit_config(config, price_list_id=2)  # not in Alephee: every request is refused
+        (config.folders.inbox / "stock-1.csv").write_bytes(export(rows(5)))
+        proc = start_run(config)
+        try:
+            wait_until(lambda: runs_recorded(config) >= 4, 60)
+            _, _, err = stop_and_time(proc, signal.SIGTERM)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert proc.returncode == 3 and "Traceback" not in err, err[-2000:]  # the last pass's
+        log = (config.log_dir / "connector.log").read_text(encoding="utf-8")
+        waits = [line.rsplit(" in ", 1)[1] for line in log.splitlines() if "tried again in" in line]
+        assert waits[:3] == ["0.5 s", "1 s", "2 s"], waits
+        posts = [r for r in sb.requests if r.endpoint == "POST /v2/products"]
+        assert posts and all(r.status == 400 for r in posts)
+        assert len(posts) <= 2 * runs_recorded(config)  # the batch and one empty probe a pass
+        starts = [posts[0].at] + [b.at for a, b in pairwise(posts) if b.at - a.at > 0.3]
+        gaps = [b - a for a, b in pairwise(starts)]  # between the passes' first POSTs
+        assert len(gaps) >= 2 and gaps[1] >= gaps[0] + 0.4, gaps  # 0.5 s, then 1 s, ...
