@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import warnings
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -33,6 +33,7 @@ from connector.errors import BadInputFile
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import open_xlsx_zip
 from connector.readers.mapping import FileMapping, normalise_header
+from connector.readers.xlsx_parts import sheet_parts
 from connector.readers.xlsx_scan import SheetScan, WorkbookScan, scan_workbook
 
 MAX_DENSE_CELLS = 20_000_000
@@ -52,15 +53,30 @@ class Grid(NamedTuple):
     rows: Sequence[Sequence[Cell]]
 
 
-def read_xlsx(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSheet]]:
-    with open_xlsx_zip(path) as archive:
-        scan = scan_workbook(path, archive)
-    names = list(scan.sheet_parts)
+def read_xlsx(
+    path: Path, mapping: FileMapping, scanned: Callable[[], WorkbookScan] | None = None
+) -> tuple[SourceFormat, list[RawSheet]]:
+    """The sheets the mapping asks for. ``scanned``: the scan, made elsewhere while calamine
+    parses here (``isolate_pair``); it is awaited before anything parsed is used."""
+    scan = scan_file(path) if scanned is None else None
+    if scan is not None:
+        names = list(scan.sheet_parts)
+    else:
+        with open_xlsx_zip(path) as archive:
+            names = list(sheet_parts(path, archive))  # the index parts only, with defusedxml
+    early: dict[str, Grid] = {}
     try:
         with CalamineWorkbook.from_path(str(path)) as workbook:
             chosen = select_sheets(path, mapping, names, _visible_names(workbook))
-            sheets = [_read_sheet(path, workbook, name, mapping, scan) for name in chosen]
+            if scan is None:
+                early = _parse_early(workbook, chosen)
+                scan = _awaited(scanned)
+            sheets = [
+                _read_sheet(path, workbook, name, mapping, scan, early.get(name))
+                for name in chosen
+            ]
     except CalamineError:
+        scan = scan if scan is not None else _awaited(scanned)
         chosen = select_sheets(path, mapping, names, names)
         sheets = [
             _to_raw(name, _openpyxl_grid(path, name, mapping), mapping, scan.sheet(name))
@@ -69,12 +85,48 @@ def read_xlsx(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawS
     return SourceFormat(kind="xlsx", workbook_sheets=tuple(names)), sheets
 
 
+def scan_file(path: Path) -> WorkbookScan:
+    with open_xlsx_zip(path) as archive:
+        return scan_workbook(path, archive)
+
+
+def calamine_may_read(scan: WorkbookScan) -> bool:
+    """Whether calamine may parse every sheet of the workbook (``_read_sheet``'s test)."""
+    dense = (sheet.dense_cells > MAX_DENSE_CELLS for sheet in scan.sheets.values())
+    return not scan.parsers_disagree and not any(dense)
+
+
+def _awaited(scanned: Callable[[], WorkbookScan] | None) -> WorkbookScan:
+    assert scanned is not None
+    return scanned()
+
+
+def _parse_early(workbook: CalamineWorkbook, chosen: list[str]) -> dict[str, Grid]:
+    """calamine's grid of each chosen sheet, parsed before the scan's verdict; a sheet
+    calamine fails on is left to ``_read_sheet``, which decides as without this step."""
+    grids = {}
+    for name in chosen:
+        try:
+            rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except CalamineError:
+            continue
+        grids[name] = Grid(range(len(rows)), rows)
+    return grids
+
+
 def _read_sheet(
-    path: Path, workbook: CalamineWorkbook, name: str, mapping: FileMapping, scan: WorkbookScan
+    path: Path,
+    workbook: CalamineWorkbook,
+    name: str,
+    mapping: FileMapping,
+    scan: WorkbookScan,
+    early: Grid | None,
 ) -> RawSheet:
     measured = scan.sheet(name)
     if measured.dense_cells > MAX_DENSE_CELLS or scan.parsers_disagree:
         grid = _openpyxl_grid(path, name, mapping)
+    elif early is not None:
+        grid = early
     else:
         try:
             rows = workbook.get_sheet_by_name(name).to_python(skip_empty_area=False)
