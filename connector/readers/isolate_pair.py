@@ -1,16 +1,16 @@
 """A check and a read in two child processes at once, the read trusting nothing before the
 check's verdict: the machine's second core does the XLSX scan while calamine parses.
 
-    run_checked(name, check, check_args, read, read_args, accepts) -> the read's result, or None
+    run_checked(name, check, check_args, read, read_args, accepts) -> read's result, or None
 
-``check(*check_args)`` runs in one forked child, ``read(*read_args, verdict)`` in another. The read may
-parse the file before the check is done, but it calls ``verdict()`` before it uses anything
-it parsed: the call blocks until the parent hands it the check's result, and the parent only
-does so when the check ended well and ``accepts`` that result. Otherwise the read is killed
-unheard: the check's error is raised, or ``None`` returned so that the caller reads the file
-the careful way (one child, check first). A read that dies before the verdict (a hostile
-file making the parser abort) is therefore only reported when the check said the file was
-safe for it, exactly as when it ran after the check.
+``check(*check_args)`` runs in one forked child, ``read(*read_args, verdict)`` in another.
+The read may parse the file before the check is done, but it calls ``verdict()`` before it
+uses anything it parsed: the call blocks until the parent hands it the check's result, and
+the parent only does so when the check ended well and ``accepts`` that result. Otherwise the
+read is killed unheard: the check's error is raised, or ``None`` returned so that the caller
+reads the file the careful way (one child, check first). A read that dies before the verdict
+(a hostile file making the parser abort) is therefore only reported when the check said the
+file was safe for it, exactly as when it ran after the check.
 
 Each child has its own memory cap (``memory_mb``) and the one deadline; both end with this
 call, whatever happens. Fork only (``isolate.can_fork``): the caller checks.
