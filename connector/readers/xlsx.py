@@ -72,8 +72,7 @@ def read_xlsx(
                 early = _parse_early(workbook, chosen)
                 scan = _awaited(scanned)
             sheets = [
-                _read_sheet(path, workbook, name, mapping, scan, early.get(name))
-                for name in chosen
+                _read_sheet(path, workbook, name, mapping, scan, early.get(name)) for name in chosen
             ]
     except CalamineError:
         scan = scan if scan is not None else _awaited(scanned)
