@@ -264,6 +264,9 @@ def _columns(rows: Sequence[Sequence[Cell]], width: int) -> Iterable[Column]:
 
 def _column_text(values: Column, decimal: str) -> tuple[pd.Series[str], Positions]:
     """Text of one column, and the rows holding numbers that are not exact whole numbers."""
+    quick = _plain_column_text(values, decimal)
+    if quick is not None:
+        return quick
     kinds = set(map(type, values))
     if kinds <= {str}:
         return _text(values), np.empty(0, dtype=np.int64)
@@ -276,6 +279,26 @@ def _column_text(values: Column, decimal: str) -> tuple[pd.Series[str], Position
     texts = [value if type(value) is str else cell_text(value, decimal) for value in values]
     odd = [type(value) in (int, float) and not _exact(value) for value in values]
     return _text(texts), np.flatnonzero(odd)
+
+
+def _plain_column_text(values: Column, decimal: str) -> tuple[pd.Series[str], Positions] | None:
+    """``_column_text`` of a column of only text or only numbers (an export's usual columns),
+    typed by Arrow's inference: one C pass that also checks every cell. None for the others:
+    mixed cells (a blank cell is ""), dates, booleans."""
+    try:
+        inferred = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+        return None
+    if inferred.null_count:
+        return None
+    if pa.types.is_string(inferred.type):
+        return pd.Series(pd.array(inferred, dtype="str")), np.empty(0, dtype=np.int64)
+    numeric = pa.types.is_floating(inferred.type) or pa.types.is_integer(inferred.type)
+    # Arrow reads True as 1.0 after a float: only a column without booleans is numbers.
+    if not numeric or bool in set(map(type, values)):
+        return None
+    texts, odd = _number_texts(inferred.to_numpy(zero_copy_only=False).astype(np.float64), decimal)
+    return pd.Series(texts, dtype="str"), np.flatnonzero(odd)
 
 
 def _numeric_column_text(
