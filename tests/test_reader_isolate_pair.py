@@ -100,7 +100,7 @@ def test_a_workbook_reads_the_same_checked_or_careful(tmp_path: Path) -> None:
         ["SKU", "Stock", "Precio", "Nota"],
         ["A-1", 7, 10.5, 1.5],
         ["B", 2, 0.1 + 0.2, True],
-        ["C", "", 3, "x"],
+        ["C", "", 3, 2.0],
     ]
     path = write_workbook(tmp_path / "s.xlsx", {"Hoja": sheet})
     products = mapping(tmp_path, XLSX_MAPPING)
@@ -121,7 +121,7 @@ def test_a_workbook_reads_the_same_checked_or_careful(tmp_path: Path) -> None:
     ]
     raw, expected = checked_read.sheets[0], careful.sheets[0]
     assert raw.cells.equals(expected.cells)
-    assert raw.cells[3].tolist() == ["1,5", "TRUE", "x"]  # True stays a boolean after 1.5
+    assert raw.cells[3].tolist() == ["1,5", "TRUE", "2"]  # True stays a boolean after 1.5
     assert {k: v.tolist() for k, v in raw.numeric_cells.items()} == {
         k: v.tolist() for k, v in expected.numeric_cells.items()
     }
