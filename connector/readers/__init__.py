@@ -72,8 +72,9 @@ def read_export(
     """Read, validate and combine one export file. Raises BadInputFile for unusable files.
 
     An XLSX is always read in a child process (``connector.readers.isolate``: the native
-    parser can abort the process); a CSV too when ``isolate`` (an earlier read of this file
-    died with the process)."""
+    parser can abort the process), beside a second one that scans it when the child is a
+    fork (``isolate_pair``); a CSV too when ``isolate`` (an earlier read of this file died
+    with the process)."""
     xlsx = file_kind(path) == "xlsx"
     if xlsx:
         _preload_xlsx()
