@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from connector.errors import BadInputFile
-from connector.readers import read_export
-from connector.readers.isolate import ReaderCrashed, can_fork
+from connector.readers import _read_checked, read_export
+from connector.readers.isolate import DEFAULT_MEMORY_MB, ReaderCrashed, can_fork
 from connector.readers.isolate_pair import run_checked
 from tests.reader_support import mapping, rows_of, write_workbook
 
@@ -105,7 +105,8 @@ def test_a_workbook_reads_the_same_checked_or_careful(tmp_path: Path) -> None:
     path = write_workbook(tmp_path / "s.xlsx", {"Hoja": sheet})
     products = mapping(tmp_path, XLSX_MAPPING)
     assert can_fork()
-    checked_read = read_export(path, products)
+    checked_read = _read_checked(path, products, DEFAULT_MEMORY_MB)  # whatever the cores
+    assert checked_read is not None
     release = threading.Event()
     other = threading.Thread(target=release.wait)
     other.start()  # a second thread: the careful way, in a fresh interpreter

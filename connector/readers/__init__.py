@@ -15,6 +15,7 @@ May import: the shared ground only.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import repeat
@@ -78,7 +79,7 @@ def read_export(
     xlsx = file_kind(path) == "xlsx"
     if xlsx:
         _preload_xlsx()
-    if xlsx and can_fork():
+    if xlsx and can_fork() and _cores() > 1:
         export = _read_checked(path, mapping, memory_mb)
         if export is not None:
             return export
@@ -87,10 +88,17 @@ def read_export(
     return read_in_process(path, mapping)
 
 
+def _cores() -> int:
+    """The cores this process may run on (a container's share, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _read_checked(path: Path, mapping: ProductMapping, memory_mb: int) -> Export | None:
-    """The XML scan and calamine's parse at once, in two children (``isolate_pair``); None
-    when the scan says calamine must not read this file (``read_export`` then reads it the
-    careful way, scan first)."""
+    """The XML scan and calamine's parse at once, in two children (``isolate_pair``; with one
+    core this only adds a process); None when the scan says calamine must not read this file
+    (``read_export`` then reads it the careful way, scan first)."""
     from connector.readers.xlsx import calamine_may_read, scan_file
 
     export: Export | None = run_checked(
