@@ -1,5 +1,5 @@
 """XLSX fast paths read what the plain ones read. Number cells become text by whole-column
-Arrow work (``xlsx._number_texts``); every cell must read exactly as ``cell_text`` writes it
+Arrow work (``xlsx_cells._number_texts``); every cell must read exactly as ``cell_text`` writes it
 one by one: 15 significant digits, the mapping's decimal separator, whole numbers without a
 decimal part."""
 
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from connector.readers.guard import open_xlsx_zip
-from connector.readers.xlsx import EXACT_INTEGER_LIMIT, _column_text, cell_text
+from connector.readers.xlsx_cells import EXACT_INTEGER_LIMIT, cell_text, column_text
 from connector.readers.xlsx_scan import _TWO_LETTERS, scan_workbook
 from tests.reader_support import write_workbook
 
@@ -58,7 +58,7 @@ def column(cells: list[object]) -> np.ndarray:
 @settings(max_examples=300, deadline=None)
 @given(CELLS, st.sampled_from([",", "."]))
 def test_a_column_reads_as_each_cell_alone(cells: list[object], decimal: str) -> None:
-    texts, odd = _column_text(column(cells), decimal)
+    texts, odd = column_text(column(cells), decimal)
     assert texts.tolist() == [cell_text(cell, decimal) for cell in cells]
     expected_odd = [
         i
@@ -74,7 +74,7 @@ def test_a_column_reads_as_each_cell_alone(cells: list[object], decimal: str) ->
 def test_a_column_of_numbers_only_stays_in_arrow_and_reads_the_same(
     cells: list[float | int], decimal: str
 ) -> None:
-    texts, _ = _column_text(column(cells), decimal)
+    texts, _ = column_text(column(cells), decimal)
     assert str(texts.dtype) == "str"
     assert texts.tolist() == [cell_text(cell, decimal) for cell in cells]
 

@@ -15,10 +15,12 @@ May import: the shared ground only.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import repeat
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -27,6 +29,7 @@ from connector.readers.csv import read_csv
 from connector.readers.export import Export, RawSheet, Reject, SourceFormat
 from connector.readers.guard import file_kind
 from connector.readers.isolate import DEFAULT_MEMORY_MB, can_fork, run_isolated
+from connector.readers.isolate_pair import run_checked
 from connector.readers.mapping import VALUE_FIELDS, FileMapping, ProductMapping
 from connector.readers.validate import validate
 
@@ -50,12 +53,14 @@ def _preload_xlsx() -> None:
         import connector.readers.xlsx  # noqa: F401
 
 
-def _sheets_here(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSheet]]:
+def _sheets_here(
+    path: Path, mapping: FileMapping, scanned: Callable[[], Any] | None = None
+) -> tuple[SourceFormat, list[RawSheet]]:
     if file_kind(path) == "csv":
         return read_csv(path, mapping)
     from connector.readers.xlsx import read_xlsx  # calamine and the XML scan: XLSX only
 
-    return read_xlsx(path, mapping)
+    return read_xlsx(path, mapping, scanned)
 
 
 def read_export(
@@ -68,19 +73,52 @@ def read_export(
     """Read, validate and combine one export file. Raises BadInputFile for unusable files.
 
     An XLSX is always read in a child process (``connector.readers.isolate``: the native
-    parser can abort the process); a CSV too when ``isolate`` (an earlier read of this file
-    died with the process)."""
+    parser can abort the process), beside a second one that scans it when the child is a
+    fork (``isolate_pair``); a CSV too when ``isolate`` (an earlier read of this file died
+    with the process)."""
     xlsx = file_kind(path) == "xlsx"
     if xlsx:
         _preload_xlsx()
+    if xlsx and can_fork() and _cores() > 1:
+        export = _read_checked(path, mapping, memory_mb)
+        if export is not None:
+            return export
     if isolate or xlsx:
         return run_isolated(path.name, read_in_process, path, mapping, memory_mb=memory_mb)
     return read_in_process(path, mapping)
 
 
-def read_in_process(path: Path, mapping: ProductMapping) -> Export:
-    """``read_export`` in this process (what the child process runs)."""
-    source, sheets = _sheets_here(path, mapping)
+def _cores() -> int:
+    """The cores this process may run on (a container's share, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _read_checked(path: Path, mapping: ProductMapping, memory_mb: int) -> Export | None:
+    """The XML scan and calamine's parse at once, in two children (``isolate_pair``; with one
+    core this only adds a process); None when the scan says calamine must not read this file
+    (``read_export`` then reads it the careful way, scan first)."""
+    from connector.readers.xlsx import calamine_may_read, scan_file
+
+    export: Export | None = run_checked(
+        path.name,
+        scan_file,
+        (path,),
+        read_in_process,
+        (path, mapping),
+        calamine_may_read,
+        memory_mb=memory_mb,
+    )
+    return export
+
+
+def read_in_process(
+    path: Path, mapping: ProductMapping, scanned: Callable[[], Any] | None = None
+) -> Export:
+    """``read_export`` in this process (what the child process runs); ``scanned``: see
+    ``read_xlsx``."""
+    source, sheets = _sheets_here(path, mapping, scanned)
     kind = source.kind
     frames = [
         sheet_frame(path, sheet, mapping, order)

@@ -63,9 +63,16 @@ def run_isolated(
 ) -> T:
     """``func(*args)`` in a child process; ``name`` is the file, for messages."""
     if can_fork():
-        received, exitcode = _forked(func, args, memory_mb, timeout)
+        child = fork_child(func, args, memory_mb)
+        received, exitcode = child.collect(time.monotonic() + timeout)
     else:
         received, exitcode = _spawned(func, args, memory_mb, timeout)
+    result: T = outcome(name, received, exitcode, memory_mb)
+    return result
+
+
+def outcome(name: str, received: bytes | None, exitcode: int | None, memory_mb: int) -> Any:
+    """The child's result from its answer, or the error it raised or died of."""
     if received is None:
         raise _crashed(name, None, memory_mb, timed_out=True)
     try:
@@ -73,8 +80,7 @@ def run_isolated(
     except Exception:  # noqa: BLE001 - no answer, or half of one: the child died
         raise _crashed(name, exitcode, memory_mb, timed_out=False) from None
     if kind == "ok":
-        result: T = value
-        return result
+        return value
     if kind == "memory":
         raise _out_of_memory(name, memory_mb)
     raise value
@@ -105,45 +111,76 @@ def _spawned(
     return done.stdout, done.returncode
 
 
-def _forked(
-    func: Callable[..., Any], args: tuple[Any, ...], memory_mb: int, timeout: float
-) -> tuple[bytes | None, int | None]:
-    """A fork of this process; (its answer, its exit code), or (None, None) when out of time.
+class ForkedChild:
+    """A forked child running ``answer``: its pid, its answer file, and the read end of a
+    pipe that closes when it ends (the answer travels in a file in memory: a pipe moved 28 MB
+    of a 100k-row export in a quarter of a second, 64 KB at a time)."""
 
-    The answer travels in a file in memory (a pipe moved 28 MB of a 100k-row export in a
-    quarter of a second: 64 KB at a time); the pipe only tells when the child is gone."""
-    with _answer_file() as answer_file:
-        readable, writable = os.pipe()
-        try:
-            pid = os.fork()
-        except OSError:  # no process left to make (EAGAIN, ENOMEM): nothing started
-            os.close(readable)
-            os.close(writable)
-            raise
-        if pid == 0:
-            _forked_child(readable, writable, answer_file.fileno(), func, args, memory_mb)
+    def __init__(self, pid: int, done: int, answer_file: IO[bytes]) -> None:
+        self.pid, self.done, self.answer_file = pid, done, answer_file
+        self.status: int | None = None
+
+    def collect(self, deadline: float) -> tuple[bytes | None, int | None]:
+        """Wait for the child (killed when out of time); (its answer, its exit code), or
+        (None, exit code) when out of time."""
+        with self.answer_file:
+            finished = False
+            try:
+                finished = _wait_closed(self.done, deadline)
+            finally:  # out of time, or this process interrupted: the child goes too
+                self.stop(kill=not finished)
+            self.answer_file.seek(0)
+            received = self.answer_file.read() if finished else None
+        assert self.status is not None
+        return received, os.waitstatus_to_exitcode(self.status)
+
+    def stop(self, *, kill: bool = True) -> None:
+        """Kill (unless told not to) and reap the child, once."""
+        if self.status is not None:
+            return
+        os.close(self.done)
+        if kill:
+            os.kill(self.pid, signal.SIGKILL)
+        _, self.status = os.waitpid(self.pid, 0)
+
+    def abandon(self) -> None:
+        """Kill the child and drop whatever it answered."""
+        self.stop()
+        self.answer_file.close()
+
+
+def fork_child(
+    func: Callable[..., Any],
+    args: tuple[Any, ...],
+    memory_mb: int,
+    close_in_child: tuple[int, ...] = (),
+) -> ForkedChild:
+    """Start ``func(*args)`` in a fork of this process; ``close_in_child``: this process's
+    file descriptors the child must not keep (another child's pipes)."""
+    answers = answer_file()
+    readable, writable = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:  # no process left to make (EAGAIN, ENOMEM): nothing started
+        os.close(readable)
         os.close(writable)
-        finished = False
-        try:
-            finished = _wait_closed(readable, time.monotonic() + timeout)
-        finally:  # out of time, or this process interrupted: the child goes too
-            os.close(readable)
-            if not finished:
-                os.kill(pid, signal.SIGKILL)
-            _, status = os.waitpid(pid, 0)
-        answer_file.seek(0)
-        received = answer_file.read() if finished else None
-    return received, os.waitstatus_to_exitcode(status)
+        answers.close()
+        raise
+    if pid == 0:
+        closed = (readable, *close_in_child)
+        _forked_child(closed, writable, answers.fileno(), func, args, memory_mb)
+    os.close(writable)
+    return ForkedChild(pid, readable, answers)
 
 
-def _answer_file() -> IO[bytes]:
+def answer_file() -> IO[bytes]:
     if hasattr(os, "memfd_create"):  # Linux: never on disk
         return open(os.memfd_create("connector-reader-answer"), "w+b")
     return tempfile.TemporaryFile()
 
 
 def _forked_child(
-    readable: int,
+    closed: tuple[int, ...],
     writable: int,
     answer_fd: int,
     func: Callable[..., Any],
@@ -157,7 +194,8 @@ def _forked_child(
         # connection must not be closed (and its WAL checkpointed) by the child.
         gc.freeze()
         faulthandler.disable()  # a crash here is the parent's to report, not the parent's stack
-        os.close(readable)
+        for fd in closed:  # the parent's ends of this child's pipe and of other children's
+            os.close(fd)
         _silence_output()
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # not the parent's stop handlers
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
