@@ -50,9 +50,11 @@ def _preload_xlsx() -> None:
         import connector.readers.xlsx  # noqa: F401
 
 
-def _sheets_here(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSheet]]:
+def _sheets_here(
+    path: Path, mapping: FileMapping, *, mapped_only: bool = False
+) -> tuple[SourceFormat, list[RawSheet]]:
     if file_kind(path) == "csv":
-        return read_csv(path, mapping)
+        return read_csv(path, mapping, mapped_only=mapped_only)
     from connector.readers.xlsx import read_xlsx  # calamine and the XML scan: XLSX only
 
     return read_xlsx(path, mapping)
@@ -80,7 +82,7 @@ def read_export(
 
 def read_in_process(path: Path, mapping: ProductMapping) -> Export:
     """``read_export`` in this process (what the child process runs)."""
-    source, sheets = _sheets_here(path, mapping)
+    source, sheets = _sheets_here(path, mapping, mapped_only=True)
     kind = source.kind
     frames = [
         sheet_frame(path, sheet, mapping, order)

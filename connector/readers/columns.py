@@ -60,7 +60,7 @@ def sheet_frame(path: Path, raw: RawSheet, mapping: FileMapping, order: int) -> 
 
 def resolve_columns(path: Path, raw: RawSheet, mapping: FileMapping) -> dict[str, int]:
     """Field -> 0-based column index. Raises BadInputFile naming what is missing."""
-    width = raw.cells.shape[1]
+    width = raw.width
     keys = [normalise_header(name) for name in raw.header]
     found: dict[str, int] = {}
     missing: list[str] = []

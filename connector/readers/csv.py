@@ -38,6 +38,7 @@ from connector.readers.csv_checks import (
     long_field_notes,
     nul_notes,
 )
+from connector.readers.csv_narrow import LineSource, Narrow, mapped_columns, text_column
 from connector.readers.csv_records import Parsed, Stdlib
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import check_text, check_text_bytes
@@ -59,7 +60,11 @@ _SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def read_csv(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSheet]]:
+def read_csv(
+    path: Path, mapping: FileMapping, *, mapped_only: bool = False
+) -> tuple[SourceFormat, list[RawSheet]]:
+    """``mapped_only``: the mapped columns may be all that is parsed, the rest of a row being
+    read again only when it is asked for (``connector.readers.csv_narrow``)."""
     data = path.read_bytes()
     check_text_bytes(path, data, mapping.encoding)
     source = open_text(path, data, mapping.encoding)
@@ -70,14 +75,27 @@ def read_csv(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSh
     check_first_line(path, head.body, delimiter, head.body_line)
     preamble = _preamble(head.title, delimiter, 2 if head.sep else 1)
     keep = 0 if mapping.header else _positions(mapping) + 1
+    narrow = None
+    if mapped_only:
+        first = _LINE_BREAK.split(head.body, maxsplit=1)[0]
+        narrow = mapped_columns(path, source, head.begin, first, delimiter, mapping)
     parsed = parse_body(
-        source, head.begin, delimiter, head.body_line, mapping.line_breaks_in_values, keep
+        source,
+        head.begin,
+        delimiter,
+        head.body_line,
+        mapping.line_breaks_in_values,
+        keep,
+        narrow,
     )
     cells, lines, header = parsed.cells, parsed.lines, []
     notes = dict(parsed.notes)
     if mapping.header and len(cells):
         width = int(parsed.widths[0])
-        header = [str(value) for value in cells.iloc[0].tolist()[:width]]
+        if narrow and parsed.whole is not None:
+            header = narrow.header
+        else:
+            header = [str(value) for value in cells.iloc[0].tolist()[:width]]
         cells, lines = cells.iloc[1:].reset_index(drop=True), lines[1:]
         notes = {row - 1: note for row, note in notes.items() if row}
         notes = {**_wide_rows(cells, parsed.widths[1:], width), **notes}
@@ -88,7 +106,13 @@ def read_csv(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSh
         kind="csv", encoding=source.encoding, delimiter=delimiter, sep_line=head.sep is not None
     )
     sheet = RawSheet(
-        name="", preamble=preamble, header=header, cells=cells, lines=lines, row_notes=notes
+        name="",
+        preamble=preamble,
+        header=header,
+        cells=cells,
+        lines=lines,
+        row_notes=notes,
+        whole=parsed.whole,
     )
     return fmt, [sheet]
 
@@ -172,15 +196,20 @@ def parse_body(
     first_line: int,
     line_breaks_allowed: bool = True,
     keep: int = 0,
+    narrow: Narrow | None = None,
 ) -> Parsed:
     """Every record from byte ``begin`` on as text columns 0..n-1, and the line each record
     starts on. ``keep``: columns kept of a line wider than the first (0: one more than the
     first record has, at least ``KEEP_AT_LEAST``): a line of 300,000 fields costs no more
-    memory than a normal one."""
+    memory than a normal one. ``narrow``: the mapped columns only (the whole records then
+    come from ``Parsed.whole``)."""
     end, blank = body_end(source, begin)
     if blank:
         empty = np.empty(0, dtype=np.int64)
         return Parsed(pd.DataFrame(), empty, empty)
+    found = _parse_columns(source, begin, end, delimiter, first_line, narrow) if narrow else None
+    if found is not None:
+        return found
     table = _parse_with_arrow(source, begin, end, delimiter)
     quoted = table is not None and source.data.find(b'"', begin, end) >= 0
     fallback = Stdlib(delimiter, first_line, line_breaks_allowed, keep)
@@ -198,6 +227,34 @@ def parse_body(
     return Parsed(cells, lines, np.full(len(cells), table.num_columns, dtype=np.int64))
 
 
+def _parse_columns(
+    source: SourceText, begin: int, end: int, delimiter: str, first_line: int, narrow: Narrow
+) -> Parsed | None:
+    """The mapped columns of a body ``csv_narrow.mapped_columns`` accepted, read as the
+    file's bytes (no transcoding of the whole file), then each made text. None: the full
+    read must decide (rows of different widths, empty lines Arrow could not place)."""
+    names = [f"f{index}" for index in narrow.columns]
+    body = pa.BufferReader(pa.py_buffer(source.data).slice(begin, end - begin))
+    table = _arrow_csv(body, delimiter, pa.large_binary(), names)
+    if table is None:
+        return None
+    lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
+    if _blank_records(table).any():  # maybe empty lines: drop them, as Arrow could not
+        filled = _filled_lines(source.data, begin, end)
+        if len(filled) != table.num_rows:
+            return None
+        table, lines = table.filter(pa.array(filled)), lines[filled]
+    columns = {
+        index: pd.array(text_column(table.column(name), source.codec), dtype="str")
+        for index, name in zip(narrow.columns, names, strict=True)
+    }
+    del table
+    cells = pd.DataFrame(columns, copy=False)
+    width = len(narrow.header)
+    whole = LineSource(source, begin, end, first_line, delimiter, width)
+    return Parsed(cells, lines, np.full(len(cells), width, dtype=np.int64), whole=whole)
+
+
 def _parse_with_arrow(source: SourceText, begin: int, end: int, delimiter: str) -> Any:
     """Arrow's multi-threaded CSV reader on the bytes in place (a single-byte codepage turned
     into UTF-8 block by block as Arrow reads it); None when it refuses the file (uneven rows).
@@ -208,15 +265,23 @@ def _parse_with_arrow(source: SourceText, begin: int, end: int, delimiter: str) 
     body: Any = pa.BufferReader(pa.py_buffer(source.data).slice(begin, end - begin))
     if source.codec != "utf-8":
         body = pa.PythonFile(Utf8Blocks(source.data, begin, end, source.codec), mode="r")
+    return _arrow_csv(body, delimiter, pa.large_string())
+
+
+def _arrow_csv(body: Any, delimiter: str, kind: Any, include: list[str] | None = None) -> Any:
+    """Arrow's reader, every (or every ``include``d) column of type ``kind``; None when it
+    refuses the file (uneven rows)."""
     try:
         return pa_csv.read_csv(
             body,
             read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(
-                default_column_type=pa.large_string(),
+                default_column_type=kind,
                 strings_can_be_null=False,
                 null_values=[],
+                include_columns=include,
+                check_utf8=pa.types.is_large_string(kind),  # bytes: made text after
             ),
             memory_pool=_parse_pool(),
         )
