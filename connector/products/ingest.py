@@ -27,7 +27,7 @@ from connector.config import ScheduleSettings
 from connector.db import atomic
 from connector.products import layout, pending, snapshot
 from connector.products.diff import GROUP_FIELDS, KEY, PRICE, STOCK, Changes, column, compare
-from connector.readers import Export, Reject
+from connector.readers import Export, Reject, collector_paused
 from connector.slots import due_at, iso
 
 NOT_IN_CATALOG = "not in the Alephee catalog: create the product in Alephee or fix the SKU"
@@ -64,6 +64,20 @@ def ingest(
     now: datetime,
     schedule: ScheduleSettings,
     dry_run: bool = False,
+) -> IngestReport:
+    # Thousands of rows become SQL parameters: a full collection in the middle scanned every
+    # object for nothing (measured: 0.08 s of 0.75 s on a 1M-row file).
+    with collector_paused():
+        return _ingest(conn, export, as_of, now, schedule, dry_run)
+
+
+def _ingest(
+    conn: sqlite3.Connection,
+    export: Export,
+    as_of: datetime,
+    now: datetime,
+    schedule: ScheduleSettings,
+    dry_run: bool,
 ) -> IngestReport:
     report = IngestReport(rows=len(export.table) + len(export.rejects))
     report.rejects = list(export.rejects)
@@ -272,8 +286,9 @@ def _due(
     else:
         rows["due_at"] = later
         rows["reason"] = "price change"
-    rows["slot"] = ["night" if due > iso(now) else "now" for due in rows["due_at"]]
-    report.deferred += int((rows["due_at"] > iso(now)).sum())
+    moment = iso(now)  # once: formatting it for each row cost more than the rest of _due
+    rows["slot"] = ["night" if due > moment else "now" for due in rows["due_at"]]
+    report.deferred += int((rows["due_at"] > moment).sum())
     return rows
 
 
