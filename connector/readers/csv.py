@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from connector.errors import BadInputFile
+from connector.readers.arrowtext import empty_mask
 from connector.readers.csv_checks import (
     check_complete,
     check_first_line,
@@ -43,7 +44,6 @@ from connector.readers.csv_records import Parsed, Stdlib
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import check_text, check_text_bytes
 from connector.readers.mapping import FileMapping
-from connector.readers.numbers import numpy_of
 from connector.readers.text import (
     HEAD_BYTES,
     SAMPLE_CHARS,
@@ -303,7 +303,7 @@ def _blank_records(table: Any) -> npt.NDArray[np.bool_]:
     """Records whose fields are all empty: an empty line, or a line of separators."""
     blank = np.ones(table.num_rows, dtype=bool)
     for column in table.columns:
-        blank &= numpy_of(pc.equal(pc.binary_length(column), 0))
+        blank &= empty_mask(column)
         if not blank.any():  # usually decided by the first column (the SKU is never empty)
             break
     return blank
