@@ -56,6 +56,9 @@ class IngestReport:
     changes: list[Changes] = field(default_factory=list)
 
 
+# Thousands of rows become SQL parameters: a full collection in the middle scanned every
+# object for nothing (measured: 0.08 s of 0.75 s on a 1M-row file).
+@collector_paused()
 def ingest(
     conn: sqlite3.Connection,
     export: Export,
@@ -64,20 +67,6 @@ def ingest(
     now: datetime,
     schedule: ScheduleSettings,
     dry_run: bool = False,
-) -> IngestReport:
-    # Thousands of rows become SQL parameters: a full collection in the middle scanned every
-    # object for nothing (measured: 0.08 s of 0.75 s on a 1M-row file).
-    with collector_paused():
-        return _ingest(conn, export, as_of, now, schedule, dry_run)
-
-
-def _ingest(
-    conn: sqlite3.Connection,
-    export: Export,
-    as_of: datetime,
-    now: datetime,
-    schedule: ScheduleSettings,
-    dry_run: bool,
 ) -> IngestReport:
     report = IngestReport(rows=len(export.table) + len(export.rejects))
     report.rejects = list(export.rejects)

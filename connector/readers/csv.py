@@ -14,6 +14,11 @@ a quoted value spans lines, or rows have different numbers of fields (Arrow refu
 the body is read again with the standard library's csv reader, which reports ``line_num``
 exactly. pandas' C engine is not the fallback: it parses those files but cannot say which
 line a row came from.
+
+A product export (``read_export``) is usually parsed for its mapped columns alone, as bytes,
+the rest of a rejected row being cut out of the file's bytes again when a report needs it
+(``connector.readers.csv_narrow``, which says when that is safe). The Arrow calls themselves
+are in ``connector.readers.csv_arrow``.
 """
 
 from __future__ import annotations
@@ -22,24 +27,21 @@ import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 
 from connector.errors import BadInputFile
-from connector.readers.arrowtext import empty_mask
+from connector.readers.csv_arrow import blank_records, filled_lines, has_line_breaks, read_text
 from connector.readers.csv_checks import (
     check_complete,
     check_first_line,
     long_field_notes,
     nul_notes,
 )
-from connector.readers.csv_narrow import LineSource, Narrow, mapped_columns, text_column
+from connector.readers.csv_narrow import Narrow, mapped_columns, parse_mapped
 from connector.readers.csv_records import Parsed, Stdlib
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import check_text, check_text_bytes
@@ -52,7 +54,6 @@ from connector.readers.text import (
     decoded_head,
     open_text,
 )
-from connector.readers.transcode import Utf8Blocks
 
 SNIFF_LINES = 20
 CANDIDATES = (";", ",", "\t", "|")
@@ -207,17 +208,17 @@ def parse_body(
     if blank:
         empty = np.empty(0, dtype=np.int64)
         return Parsed(pd.DataFrame(), empty, empty)
-    found = _parse_columns(source, begin, end, delimiter, first_line, narrow) if narrow else None
+    found = parse_mapped(source, begin, end, delimiter, first_line, narrow) if narrow else None
     if found is not None:
         return found
-    table = _parse_with_arrow(source, begin, end, delimiter)
+    table = read_text(source, begin, end, delimiter)
     quoted = table is not None and source.data.find(b'"', begin, end) >= 0
     fallback = Stdlib(delimiter, first_line, line_breaks_allowed, keep)
-    if table is None or (quoted and _has_line_breaks(table)):
+    if table is None or (quoted and has_line_breaks(table)):
         return fallback.parse(source.decode(begin, end))
     lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
-    if _blank_records(table).any():  # maybe empty lines: drop them, as Arrow could not
-        filled = _filled_lines(source.data, begin, end)
+    if blank_records(table).any():  # maybe empty lines: drop them, as Arrow could not
+        filled = filled_lines(source.data, begin, end)
         if len(filled) != table.num_rows:
             return fallback.parse(source.decode(begin, end))
         table, lines = table.filter(pa.array(filled)), lines[filled]
@@ -225,110 +226,6 @@ def parse_body(
     cells = pd.DataFrame(columns, copy=False)  # Arrow's buffers as they are: no copy
     cells.columns = pd.RangeIndex(table.num_columns)
     return Parsed(cells, lines, np.full(len(cells), table.num_columns, dtype=np.int64))
-
-
-def _parse_columns(
-    source: SourceText, begin: int, end: int, delimiter: str, first_line: int, narrow: Narrow
-) -> Parsed | None:
-    """The mapped columns of a body ``csv_narrow.mapped_columns`` accepted, read as the
-    file's bytes (no transcoding of the whole file), then each made text. None: the full
-    read must decide (rows of different widths, empty lines Arrow could not place)."""
-    names = [f"f{index}" for index in narrow.columns]
-    body = pa.BufferReader(pa.py_buffer(source.data).slice(begin, end - begin))
-    table = _arrow_csv(body, delimiter, pa.large_binary(), names)
-    if table is None:
-        return None
-    lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
-    if _blank_records(table).any():  # maybe empty lines: drop them, as Arrow could not
-        filled = _filled_lines(source.data, begin, end)
-        if len(filled) != table.num_rows:
-            return None
-        table, lines = table.filter(pa.array(filled)), lines[filled]
-    columns = {
-        index: pd.array(text_column(table.column(name), source.codec), dtype="str")
-        for index, name in zip(narrow.columns, names, strict=True)
-    }
-    del table
-    cells = pd.DataFrame(columns, copy=False)
-    width = len(narrow.header)
-    whole = LineSource(source, begin, end, first_line, delimiter, width)
-    return Parsed(cells, lines, np.full(len(cells), width, dtype=np.int64), whole=whole)
-
-
-def _parse_with_arrow(source: SourceText, begin: int, end: int, delimiter: str) -> Any:
-    """Arrow's multi-threaded CSV reader on the bytes in place (a single-byte codepage turned
-    into UTF-8 block by block as Arrow reads it); None when it refuses the file (uneven rows).
-
-    Empty lines are kept as records of empty fields, so record n is physical line n (while no
-    quoted value spans lines): line numbers without counting line breaks, which costs more
-    than parsing when done for every file."""
-    body: Any = pa.BufferReader(pa.py_buffer(source.data).slice(begin, end - begin))
-    if source.codec != "utf-8":
-        body = pa.PythonFile(Utf8Blocks(source.data, begin, end, source.codec), mode="r")
-    return _arrow_csv(body, delimiter, pa.large_string())
-
-
-def _arrow_csv(body: Any, delimiter: str, kind: Any, include: list[str] | None = None) -> Any:
-    """Arrow's reader, every (or every ``include``d) column of type ``kind``; None when it
-    refuses the file (uneven rows)."""
-    try:
-        return pa_csv.read_csv(
-            body,
-            read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
-            convert_options=pa_csv.ConvertOptions(
-                default_column_type=kind,
-                strings_can_be_null=False,
-                null_values=[],
-                include_columns=include,
-                check_utf8=pa.types.is_large_string(kind),  # bytes: made text after
-            ),
-            memory_pool=_parse_pool(),
-        )
-    except pa.ArrowInvalid:
-        return None
-
-
-def _parse_pool() -> Any:
-    """jemalloc for the parse where the wheel has it: its columns then cost 50-60 MB less
-    memory on a 1M-row file than through the default pool (measured: the reader's threads
-    leave less behind); the default pool elsewhere (Windows wheels have no jemalloc)."""
-    try:
-        return pa.jemalloc_memory_pool()
-    except NotImplementedError:
-        return None
-
-
-def _blank_records(table: Any) -> npt.NDArray[np.bool_]:
-    """Records whose fields are all empty: an empty line, or a line of separators."""
-    blank = np.ones(table.num_rows, dtype=bool)
-    for column in table.columns:
-        blank &= empty_mask(column)
-        if not blank.any():  # usually decided by the first column (the SKU is never empty)
-            break
-    return blank
-
-
-def _filled_lines(data: bytes, begin: int, end: int) -> npt.NDArray[np.bool_]:
-    """For each physical line of the body (CR LF, LF or a lone CR ends one): not empty."""
-    buffer = np.frombuffer(data, dtype=np.uint8, count=end - begin, offset=begin)
-    is_lf = np.append(buffer == 10, False)
-    carriage = np.flatnonzero(buffer == 13)
-    lone_cr = carriage[~is_lf[carriage + 1]]
-    breaks = np.sort(np.concatenate((np.flatnonzero(is_lf), lone_cr)))
-    starts = np.concatenate(([0], breaks + 1))
-    ends = np.concatenate((breaks, [len(buffer)]))
-    length = ends - starts
-    before = buffer[np.maximum(ends - 1, 0)] if len(buffer) else np.empty(0, dtype=np.uint8)
-    crlf = (length > 0) & is_lf[ends] & (before == 13)
-    filled: npt.NDArray[np.bool_] = (length - crlf) > 0
-    return filled
-
-
-def _has_line_breaks(table: Any) -> bool:
-    return any(
-        pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py() for column in table.columns
-    )
 
 
 def _preamble(title: list[str], delimiter: str, first_line: int) -> list[list[str]]:

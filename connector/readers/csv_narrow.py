@@ -37,7 +37,9 @@ import pyarrow as pa
 
 from connector.errors import BadInputFile
 from connector.readers.columns import resolve_columns
+from connector.readers.csv_arrow import blank_records, filled_lines, read_table
 from connector.readers.csv_checks import MAX_FIELD_CHARS
+from connector.readers.csv_records import Parsed
 from connector.readers.export import RawSheet
 from connector.readers.mapping import FileMapping
 from connector.readers.text import SourceText
@@ -159,3 +161,31 @@ class LineSource:
             breaks = np.sort(np.concatenate((np.flatnonzero(is_lf), lone_cr)))
             self._starts = np.concatenate(([0], breaks + 1, [len(buffer)])) + self.begin
         return self._starts
+
+
+def parse_mapped(
+    source: SourceText, begin: int, end: int, delimiter: str, first_line: int, narrow: Narrow
+) -> Parsed | None:
+    """The mapped columns of a body ``csv_narrow.mapped_columns`` accepted, read as the
+    file's bytes (no transcoding of the whole file), then each made text. None: the full
+    read must decide (rows of different widths, empty lines Arrow could not place)."""
+    names = [f"f{index}" for index in narrow.columns]
+    body = pa.BufferReader(pa.py_buffer(source.data).slice(begin, end - begin))
+    table = read_table(body, delimiter, pa.large_binary(), names)
+    if table is None:
+        return None
+    lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
+    if blank_records(table).any():  # maybe empty lines: drop them, as Arrow could not
+        filled = filled_lines(source.data, begin, end)
+        if len(filled) != table.num_rows:
+            return None
+        table, lines = table.filter(pa.array(filled)), lines[filled]
+    columns = {
+        index: pd.array(text_column(table.column(name), source.codec), dtype="str")
+        for index, name in zip(narrow.columns, names, strict=True)
+    }
+    del table
+    cells = pd.DataFrame(columns, copy=False)
+    width = len(narrow.header)
+    whole = LineSource(source, begin, end, first_line, delimiter, width)
+    return Parsed(cells, lines, np.full(len(cells), width, dtype=np.int64), whole=whole)
