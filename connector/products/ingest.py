@@ -130,7 +130,9 @@ def _intent(
     # export against a small queue stays fast).
     near = _codes_in(rows, queued)
     intent = _with_queued_fields(rows, near, queued, [c for c in group_cols if c not in carried])
-    old = accepted.iloc[intent.index.to_numpy()]
+    positions = intent.index.to_numpy()
+    whole = len(positions) == len(accepted) and (positions == np.arange(len(positions))).all()
+    old = accepted if whole else accepted.iloc[positions]  # every row, in order: no copy
     changes = compare(group, intent, old, [f for f in GROUP_FIELDS[group] if f in fields])
     kept = changes.table
     gone: list[snapshot.Key] = []
@@ -158,7 +160,7 @@ def _with_queued_fields(
 ) -> pd.DataFrame:
     """The intent: the export's values; fields this file does not carry keep the value already
     queued (another file's)."""
-    intent = rows.copy()
+    intent = rows.copy(deep=False)  # columns added or set are copied on write, not the rest
     for col in others:
         intent[col] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
     if others and near.any():

@@ -26,6 +26,7 @@ from connector.readers.columns import sheet_frame
 from connector.readers.csv import read_csv
 from connector.readers.export import Export, RawSheet, Reject, SourceFormat
 from connector.readers.guard import file_kind
+from connector.readers.heap import give_back
 from connector.readers.isolate import DEFAULT_MEMORY_MB, can_fork, run_isolated
 from connector.readers.mapping import VALUE_FIELDS, FileMapping, ProductMapping
 from connector.readers.validate import validate
@@ -36,6 +37,7 @@ __all__ = [
     "Reject",
     "SourceFormat",
     "collector_paused",
+    "give_back",
     "read_export",
     "read_sheets",
 ]
@@ -110,6 +112,8 @@ def read_in_process(path: Path, mapping: ProductMapping) -> Export:
         members=result.members,
     )
     export.rejects.extend(_rejects(export, result.rejects))
+    del result
+    give_back()  # the read's temporaries: before the next step adds its own
     return export
 
 

@@ -125,7 +125,7 @@ def parse_e4(text: pd.Series[str], decimal: str, thousands: str) -> Numbers:
     matches, e4, precise, small = swept
     too_precise, too_large = matches & ~precise, matches & precise & ~small
     good = matches & precise & small
-    series = pd.Series(pd.arrays.IntegerArray(e4, ~good), index=text.index)
+    series = pd.Series(pd.arrays.IntegerArray(e4, ~good), index=text.index, copy=False)
     return Numbers(text, series, empty, ~empty & ~matches, too_precise, too_large)
 
 
