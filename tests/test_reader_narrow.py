@@ -49,7 +49,9 @@ def test_cp1252_file_reads_mapped_columns_and_rejects_show_whole_rows(tmp_path: 
     export = read_export(path, mapping(tmp_path, CP1252_MAPPING))
     raw = export.sheets[0]
     assert raw.whole is not None  # the mapped columns only
-    assert list(raw.cells.columns) == [0, 3, 4, 5]
+    assert raw.cells.shape == (3, 0)  # once validated, no column is kept: rows come whole
+    _, sheets = read_csv(path, mapping(tmp_path, CP1252_MAPPING), mapped_only=True)
+    assert list(sheets[0].cells.columns) == [0, 3, 4, 5]
     assert [r.line for r in export.rejects] == [4]
     assert export.rejects[0].original == {
         "Código": "0002",

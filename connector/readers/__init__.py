@@ -17,6 +17,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from itertools import repeat
 from pathlib import Path
 
@@ -100,6 +101,8 @@ def read_in_process(path: Path, mapping: ProductMapping) -> Export:
         if len(sheet.cells)
     ]
     result = validate(frames, mapping, unit="line" if kind == "csv" else "row")
+    del frames
+    sheets = [_slim(sheet) for sheet in sheets]
     export = Export(
         path=path,
         mapping=mapping,
@@ -115,6 +118,15 @@ def read_in_process(path: Path, mapping: ProductMapping) -> Export:
     del result
     give_back()  # the read's temporaries: before the next step adds its own
     return export
+
+
+def _slim(sheet: RawSheet) -> RawSheet:
+    """A sheet read for its mapped columns keeps none of them once validated: its rows come
+    whole from ``RawSheet.whole``, and the text of its numbers is not needed any more (on a
+    1M-row file, about 45 MB less for the rest of the file's way)."""
+    if sheet.whole is None:
+        return sheet
+    return replace(sheet, cells=pd.DataFrame(index=sheet.cells.index))
 
 
 def _rejects(export: Export, found: pd.DataFrame) -> list[Reject]:

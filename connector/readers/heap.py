@@ -25,6 +25,10 @@ def give_back() -> None:
     if trim is not None:
         trim(0)
     pa.default_memory_pool().release_unused()
+    try:
+        pa.jemalloc_memory_pool().release_unused()  # where a CSV body was parsed
+    except NotImplementedError:  # a wheel without jemalloc (Windows)
+        pass
 
 
 @lru_cache(maxsize=1)
