@@ -34,8 +34,9 @@ class SheetFrame:
 def sheet_frame(path: Path, raw: RawSheet, mapping: FileMapping, order: int) -> SheetFrame:
     indexes = resolve_columns(path, raw, mapping)
     names = {name: _column_name(raw, index) for name, index in indexes.items()}
-    values = pd.DataFrame({name: raw.cells[index] for name, index in indexes.items()}, copy=False)
-    values["line"] = raw.lines
+    columns: dict[str, object] = {name: raw.cells[index] for name, index in indexes.items()}
+    columns["line"] = raw.lines  # in the dict: setting it afterwards copied it
+    values = pd.DataFrame(columns, copy=False)
     notes: dict[int, list[str]] = {row: [note] for row, note in raw.row_notes.items()}
     for name, index in indexes.items():
         for row in raw.uncached_formulas.get(index, ()):
