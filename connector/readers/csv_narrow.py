@@ -41,7 +41,6 @@ from connector.readers.csv_arrow import blank_records, filled_lines, read_table
 from connector.readers.csv_checks import MAX_FIELD_CHARS
 from connector.readers.csv_records import Parsed
 from connector.readers.export import RawSheet
-from connector.readers.heap import give_back
 from connector.readers.mapping import FileMapping
 from connector.readers.text import SourceText
 
@@ -189,7 +188,6 @@ def parse_mapped(
             text = pa.chunked_array([text.combine_chunks()])
         columns[index] = pd.array(text, dtype="str")
     del table
-    give_back()  # what the parse's threads freed: before validation adds its own peak
     cells = pd.DataFrame(columns, copy=False)
     width = len(narrow.header)
     whole = LineSource(source, begin, end, first_line, delimiter, width)
