@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -16,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from connector import db, fsutil
 from connector.products import layout, snapshot, state
+from connector.readers import give_back
 
 CODES = ["A1", "A2", "B7", "OC-1", "C9"]
 BRANDS = [(1, "ACME"), (2, "BOSCH")]
@@ -287,3 +289,12 @@ def test_a_kill_while_the_copy_is_replaced_changes_no_answer(tmp_path: Path) -> 
         done = run_cli(config, "once", "--no-orders")
         assert done.returncode == 0, done.stderr[-2000:]
         assert [item["SKU"] for batch in posts(sb) for item in batch] == [rows2[5][0]]
+
+
+def test_value_columns_come_out_of_the_copy_with_their_gaps() -> None:
+    column = pa.chunked_array([pa.array([5, None, 7, None, 9], pa.int64()).slice(1)])
+    values = layout._integers(column)
+    assert [None if pd.isna(v) else v for v in values] == [None, 7, None, 9]
+    values.iloc[0] = 3  # the overlay writes into it
+    assert values.iloc[0] == 3
+    give_back()  # nothing to check but that it runs here

@@ -151,6 +151,17 @@ def test_parse_e4_agrees_with_a_plain_python_reading(
     assert (*flags, value) == _reference(cleaned.iloc[0], decimal, thousands)
 
 
+@given(st.lists(st.text(alphabet="0123456789", max_size=16), min_size=1, max_size=30))
+def test_a_column_of_plain_digits_agrees_with_a_plain_python_reading(texts: list[str]) -> None:
+    """A stock column (digits and empty cells) takes one cast: the same results."""
+    parsed = parse_e4(pd.Series(texts, dtype="str"), ",", ".")
+    for row, text in enumerate(texts):
+        flags = (parsed.empty[row], parsed.invalid[row], parsed.too_precise[row])
+        value = None if pd.isna(parsed.e4.iloc[row]) else int(parsed.e4.iloc[row])
+        found = (*flags, bool(parsed.too_large[row]), value)
+        assert found == _reference(text, ",", ".")
+
+
 def _reference(
     text: str, decimal: str, thousands: str
 ) -> tuple[bool, bool, bool, bool, int | None]:

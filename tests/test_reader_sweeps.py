@@ -131,6 +131,22 @@ def test_longest_bytes_bounds_the_longest_text(texts: list[str], cut: int) -> No
     assert np.all(numpy_of(pc.binary_length(arrowtext.empty_text(4))) == 0)
 
 
+@given(
+    st.lists(st.one_of(st.none(), st.text(alphabet="a\u00e9", max_size=2)), max_size=20),
+    st.integers(0, 5),
+)
+def test_empty_values_read_from_the_offsets_are_the_equal_ones(
+    texts: list[str | None], cut: int
+) -> None:
+    values = pa.array(texts, pa.large_string()).slice(min(cut, len(texts)))
+    series = pd.Series(pd.array(values, dtype="str"))
+    expected = (series == "").to_numpy(dtype=bool).tolist()
+    assert arrowtext.empty_mask(series).tolist() == expected
+    assert arrowtext.empty_mask(pa.chunked_array([values, values])).tolist() == expected * 2
+    binary = values.cast(pa.large_binary())
+    assert arrowtext.empty_mask(binary).tolist() == [t == b"" for t in binary.to_pylist()]
+
+
 @settings(deadline=None)
 @given(st.lists(st.text(alphabet="0A7", max_size=3), max_size=30))
 def test_sorted_skus_skip_the_hashing_and_agree_with_it(skus: list[str]) -> None:

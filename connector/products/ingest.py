@@ -27,7 +27,7 @@ from connector.config import ScheduleSettings
 from connector.db import atomic
 from connector.products import layout, pending, snapshot
 from connector.products.diff import GROUP_FIELDS, KEY, PRICE, STOCK, Changes, column, compare
-from connector.readers import Export, Reject
+from connector.readers import Export, Reject, collector_paused
 from connector.slots import due_at, iso
 
 NOT_IN_CATALOG = "not in the Alephee catalog: create the product in Alephee or fix the SKU"
@@ -56,6 +56,9 @@ class IngestReport:
     changes: list[Changes] = field(default_factory=list)
 
 
+# Thousands of rows become SQL parameters: a full collection in the middle scanned every
+# object for nothing (measured: 0.08 s of 0.75 s on a 1M-row file).
+@collector_paused()
 def ingest(
     conn: sqlite3.Connection,
     export: Export,
@@ -127,7 +130,9 @@ def _intent(
     # export against a small queue stays fast).
     near = _codes_in(rows, queued)
     intent = _with_queued_fields(rows, near, queued, [c for c in group_cols if c not in carried])
-    old = accepted.iloc[intent.index.to_numpy()]
+    positions = intent.index.to_numpy()
+    whole = len(positions) == len(accepted) and (positions == np.arange(len(positions))).all()
+    old = accepted if whole else accepted.iloc[positions]  # every row, in order: no copy
     changes = compare(group, intent, old, [f for f in GROUP_FIELDS[group] if f in fields])
     kept = changes.table
     gone: list[snapshot.Key] = []
@@ -155,7 +160,7 @@ def _with_queued_fields(
 ) -> pd.DataFrame:
     """The intent: the export's values; fields this file does not carry keep the value already
     queued (another file's)."""
-    intent = rows.copy()
+    intent = rows.copy(deep=False)  # columns added or set are copied on write, not the rest
     for col in others:
         intent[col] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
     if others and near.any():
@@ -272,8 +277,9 @@ def _due(
     else:
         rows["due_at"] = later
         rows["reason"] = "price change"
-    rows["slot"] = ["night" if due > iso(now) else "now" for due in rows["due_at"]]
-    report.deferred += int((rows["due_at"] > iso(now)).sum())
+    moment = iso(now)  # once: formatting it for each row cost more than the rest of _due
+    rows["slot"] = ["night" if due > moment else "now" for due in rows["due_at"]]
+    report.deferred += int((rows["due_at"] > moment).sum())
     return rows
 
 

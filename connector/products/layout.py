@@ -38,6 +38,7 @@ from connector.intake.crashpoints import crashpoint
 from connector.products import catalog
 from connector.products.diff import KEY
 from connector.products.snapshot import VALUE_COLUMNS
+from connector.readers import give_back
 
 log = logging.getLogger(__name__)
 VERSION = "1"
@@ -81,6 +82,7 @@ def align(
         else:
             accepted = _overlay(conn, cached, watermark)
         del cached
+        give_back()  # the copy's columns, read whole: before ingest adds its own peak
         aligned = Aligned(match, twice, accepted, reused=True)
         if keep and path and since > REFOLD:
             _save(path, written, aligned, clocks)
@@ -164,9 +166,12 @@ def _integers(values: pa.ChunkedArray) -> pd.Series:
         size = len(array)
         never = pd.arrays.IntegerArray(np.zeros(size, dtype=np.int64), np.ones(size, dtype=bool))
         return pd.Series(never, copy=False)
-    numbers = pc.fill_null(array, 0).to_numpy(zero_copy_only=False)
+    # The numbers straight from the column's buffer (a missing one's slot holds any value,
+    # masked): one copy, no filled Arrow column on the way (24 MB less at the peak, 1M rows).
+    written = np.frombuffer(array.buffers()[1], dtype=np.int64)
+    numbers = written[array.offset : array.offset + len(array)].copy()
     missing = array.is_null().to_numpy(zero_copy_only=False)
-    return pd.Series(pd.arrays.IntegerArray(numbers.copy(), missing), copy=False)
+    return pd.Series(pd.arrays.IntegerArray(numbers, missing), copy=False)
 
 
 def _accepted_of(

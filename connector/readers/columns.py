@@ -34,8 +34,9 @@ class SheetFrame:
 def sheet_frame(path: Path, raw: RawSheet, mapping: FileMapping, order: int) -> SheetFrame:
     indexes = resolve_columns(path, raw, mapping)
     names = {name: _column_name(raw, index) for name, index in indexes.items()}
-    values = pd.DataFrame({name: raw.cells[index] for name, index in indexes.items()}, copy=False)
-    values["line"] = raw.lines
+    columns: dict[str, object] = {name: raw.cells[index] for name, index in indexes.items()}
+    columns["line"] = raw.lines  # in the dict: setting it afterwards copied it
+    values = pd.DataFrame(columns, copy=False)
     notes: dict[int, list[str]] = {row: [note] for row, note in raw.row_notes.items()}
     for name, index in indexes.items():
         for row in raw.uncached_formulas.get(index, ()):
@@ -60,7 +61,7 @@ def sheet_frame(path: Path, raw: RawSheet, mapping: FileMapping, order: int) -> 
 
 def resolve_columns(path: Path, raw: RawSheet, mapping: FileMapping) -> dict[str, int]:
     """Field -> 0-based column index. Raises BadInputFile naming what is missing."""
-    width = raw.cells.shape[1]
+    width = raw.width
     keys = [normalise_header(name) for name in raw.header]
     found: dict[str, int] = {}
     missing: list[str] = []

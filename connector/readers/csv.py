@@ -14,6 +14,11 @@ a quoted value spans lines, or rows have different numbers of fields (Arrow refu
 the body is read again with the standard library's csv reader, which reports ``line_num``
 exactly. pandas' C engine is not the fallback: it parses those files but cannot say which
 line a row came from.
+
+A product export (``read_export``) is usually parsed for its mapped columns alone, as bytes,
+the rest of a rejected row being cut out of the file's bytes again when a report needs it
+(``connector.readers.csv_narrow``, which says when that is safe). The Arrow calls themselves
+are in ``connector.readers.csv_arrow``.
 """
 
 from __future__ import annotations
@@ -22,27 +27,25 @@ import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 
 from connector.errors import BadInputFile
+from connector.readers.csv_arrow import blank_records, filled_lines, has_line_breaks, read_text
 from connector.readers.csv_checks import (
     check_complete,
     check_first_line,
     long_field_notes,
     nul_notes,
 )
+from connector.readers.csv_narrow import Narrow, mapped_columns, parse_mapped
 from connector.readers.csv_records import Parsed, Stdlib
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import check_text, check_text_bytes
 from connector.readers.mapping import FileMapping
-from connector.readers.numbers import numpy_of
 from connector.readers.text import (
     HEAD_BYTES,
     SAMPLE_CHARS,
@@ -51,7 +54,6 @@ from connector.readers.text import (
     decoded_head,
     open_text,
 )
-from connector.readers.transcode import Utf8Blocks
 
 SNIFF_LINES = 20
 CANDIDATES = (";", ",", "\t", "|")
@@ -59,7 +61,11 @@ _SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n|$)", re.IGNORECASE)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def read_csv(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSheet]]:
+def read_csv(
+    path: Path, mapping: FileMapping, *, mapped_only: bool = False
+) -> tuple[SourceFormat, list[RawSheet]]:
+    """``mapped_only``: the mapped columns may be all that is parsed, the rest of a row being
+    read again only when it is asked for (``connector.readers.csv_narrow``)."""
     data = path.read_bytes()
     check_text_bytes(path, data, mapping.encoding)
     source = open_text(path, data, mapping.encoding)
@@ -70,14 +76,27 @@ def read_csv(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSh
     check_first_line(path, head.body, delimiter, head.body_line)
     preamble = _preamble(head.title, delimiter, 2 if head.sep else 1)
     keep = 0 if mapping.header else _positions(mapping) + 1
+    narrow = None
+    if mapped_only:
+        first = _LINE_BREAK.split(head.body, maxsplit=1)[0]
+        narrow = mapped_columns(path, source, head.begin, first, delimiter, mapping)
     parsed = parse_body(
-        source, head.begin, delimiter, head.body_line, mapping.line_breaks_in_values, keep
+        source,
+        head.begin,
+        delimiter,
+        head.body_line,
+        mapping.line_breaks_in_values,
+        keep,
+        narrow,
     )
     cells, lines, header = parsed.cells, parsed.lines, []
     notes = dict(parsed.notes)
     if mapping.header and len(cells):
         width = int(parsed.widths[0])
-        header = [str(value) for value in cells.iloc[0].tolist()[:width]]
+        if narrow and parsed.whole is not None:
+            header = narrow.header
+        else:
+            header = [str(value) for value in cells.iloc[0].tolist()[:width]]
         cells, lines = cells.iloc[1:].reset_index(drop=True), lines[1:]
         notes = {row - 1: note for row, note in notes.items() if row}
         notes = {**_wide_rows(cells, parsed.widths[1:], width), **notes}
@@ -88,7 +107,13 @@ def read_csv(path: Path, mapping: FileMapping) -> tuple[SourceFormat, list[RawSh
         kind="csv", encoding=source.encoding, delimiter=delimiter, sep_line=head.sep is not None
     )
     sheet = RawSheet(
-        name="", preamble=preamble, header=header, cells=cells, lines=lines, row_notes=notes
+        name="",
+        preamble=preamble,
+        header=header,
+        cells=cells,
+        lines=lines,
+        row_notes=notes,
+        whole=parsed.whole,
     )
     return fmt, [sheet]
 
@@ -172,23 +197,28 @@ def parse_body(
     first_line: int,
     line_breaks_allowed: bool = True,
     keep: int = 0,
+    narrow: Narrow | None = None,
 ) -> Parsed:
     """Every record from byte ``begin`` on as text columns 0..n-1, and the line each record
     starts on. ``keep``: columns kept of a line wider than the first (0: one more than the
     first record has, at least ``KEEP_AT_LEAST``): a line of 300,000 fields costs no more
-    memory than a normal one."""
+    memory than a normal one. ``narrow``: the mapped columns only (the whole records then
+    come from ``Parsed.whole``)."""
     end, blank = body_end(source, begin)
     if blank:
         empty = np.empty(0, dtype=np.int64)
         return Parsed(pd.DataFrame(), empty, empty)
-    table = _parse_with_arrow(source, begin, end, delimiter)
+    found = parse_mapped(source, begin, end, delimiter, first_line, narrow) if narrow else None
+    if found is not None:
+        return found
+    table = read_text(source, begin, end, delimiter)
     quoted = table is not None and source.data.find(b'"', begin, end) >= 0
     fallback = Stdlib(delimiter, first_line, line_breaks_allowed, keep)
-    if table is None or (quoted and _has_line_breaks(table)):
+    if table is None or (quoted and has_line_breaks(table)):
         return fallback.parse(source.decode(begin, end))
     lines = np.arange(first_line, first_line + table.num_rows, dtype=np.int64)
-    if _blank_records(table).any():  # maybe empty lines: drop them, as Arrow could not
-        filled = _filled_lines(source.data, begin, end)
+    if blank_records(table).any():  # maybe empty lines: drop them, as Arrow could not
+        filled = filled_lines(source.data, begin, end)
         if len(filled) != table.num_rows:
             return fallback.parse(source.decode(begin, end))
         table, lines = table.filter(pa.array(filled)), lines[filled]
@@ -196,74 +226,6 @@ def parse_body(
     cells = pd.DataFrame(columns, copy=False)  # Arrow's buffers as they are: no copy
     cells.columns = pd.RangeIndex(table.num_columns)
     return Parsed(cells, lines, np.full(len(cells), table.num_columns, dtype=np.int64))
-
-
-def _parse_with_arrow(source: SourceText, begin: int, end: int, delimiter: str) -> Any:
-    """Arrow's multi-threaded CSV reader on the bytes in place (a single-byte codepage turned
-    into UTF-8 block by block as Arrow reads it); None when it refuses the file (uneven rows).
-
-    Empty lines are kept as records of empty fields, so record n is physical line n (while no
-    quoted value spans lines): line numbers without counting line breaks, which costs more
-    than parsing when done for every file."""
-    body: Any = pa.BufferReader(pa.py_buffer(source.data).slice(begin, end - begin))
-    if source.codec != "utf-8":
-        body = pa.PythonFile(Utf8Blocks(source.data, begin, end, source.codec), mode="r")
-    try:
-        return pa_csv.read_csv(
-            body,
-            read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False),
-            convert_options=pa_csv.ConvertOptions(
-                default_column_type=pa.large_string(),
-                strings_can_be_null=False,
-                null_values=[],
-            ),
-            memory_pool=_parse_pool(),
-        )
-    except pa.ArrowInvalid:
-        return None
-
-
-def _parse_pool() -> Any:
-    """jemalloc for the parse where the wheel has it: its columns then cost 50-60 MB less
-    memory on a 1M-row file than through the default pool (measured: the reader's threads
-    leave less behind); the default pool elsewhere (Windows wheels have no jemalloc)."""
-    try:
-        return pa.jemalloc_memory_pool()
-    except NotImplementedError:
-        return None
-
-
-def _blank_records(table: Any) -> npt.NDArray[np.bool_]:
-    """Records whose fields are all empty: an empty line, or a line of separators."""
-    blank = np.ones(table.num_rows, dtype=bool)
-    for column in table.columns:
-        blank &= numpy_of(pc.equal(pc.binary_length(column), 0))
-        if not blank.any():  # usually decided by the first column (the SKU is never empty)
-            break
-    return blank
-
-
-def _filled_lines(data: bytes, begin: int, end: int) -> npt.NDArray[np.bool_]:
-    """For each physical line of the body (CR LF, LF or a lone CR ends one): not empty."""
-    buffer = np.frombuffer(data, dtype=np.uint8, count=end - begin, offset=begin)
-    is_lf = np.append(buffer == 10, False)
-    carriage = np.flatnonzero(buffer == 13)
-    lone_cr = carriage[~is_lf[carriage + 1]]
-    breaks = np.sort(np.concatenate((np.flatnonzero(is_lf), lone_cr)))
-    starts = np.concatenate(([0], breaks + 1))
-    ends = np.concatenate((breaks, [len(buffer)]))
-    length = ends - starts
-    before = buffer[np.maximum(ends - 1, 0)] if len(buffer) else np.empty(0, dtype=np.uint8)
-    crlf = (length > 0) & is_lf[ends] & (before == 13)
-    filled: npt.NDArray[np.bool_] = (length - crlf) > 0
-    return filled
-
-
-def _has_line_breaks(table: Any) -> bool:
-    return any(
-        pc.any(pc.match_substring_regex(column, "[\r\n]")).as_py() for column in table.columns
-    )
 
 
 def _preamble(title: list[str], delimiter: str, first_line: int) -> list[list[str]]:

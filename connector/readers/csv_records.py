@@ -22,6 +22,7 @@ from connector.readers.csv_checks import (
     swallowed_note,
     too_wide_note,
 )
+from connector.readers.export import RowSource
 
 KEEP_AT_LEAST = 64  # columns kept of a line wider than the header (enough to show a header)
 
@@ -32,6 +33,7 @@ class Parsed:
     lines: npt.NDArray[np.int64]
     widths: npt.NDArray[np.int64]  # fields per record as written (before padding)
     notes: dict[int, str] = field(default_factory=dict)  # record position -> why it is bad
+    whole: RowSource | None = None  # the whole records, when ``cells`` has some columns only
 
 
 @dataclass(frozen=True)

@@ -111,8 +111,14 @@ def parse(values: Any, decimal: str, thousands: str) -> Parsed | None:
     if longest_bytes(values) > MAX_WIDTH:
         return None
     classes = _classes(decimal, thousands)
-    swept = [_sweep(block, classes) for block in _blocks(values)]
-    return Parsed(*(np.concatenate(parts) for parts in zip(*swept, strict=True)))
+    size = len(values)  # the results written in place: no list of parts to join (memory)
+    found = Parsed(*(np.empty(size, dtype=kind) for kind in (bool, np.int64, bool, bool)))
+    at = 0
+    for block in _blocks(values):
+        for whole, part in zip(found, _sweep(block, classes), strict=True):
+            whole[at : at + len(block)] = part
+        at += len(block)
+    return found
 
 
 def _blocks(values: Any) -> Iterator[Any]:

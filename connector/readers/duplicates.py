@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connector.readers.arrowtext import empty_mask
 from connector.readers.export import table_column, text_column
 from connector.readers.mapping import PRICE_FIELDS
 from connector.readers.numbers import arrow_text, numpy_of
@@ -29,7 +30,7 @@ SHEET_KEY = ["order", "sku", "brand"]
 def find_duplicates(rows: pd.DataFrame, fields: list[str], unit: str) -> pd.DataFrame:
     """Collapse identical duplicates; reject every row of a SKU with conflicting values."""
     # The SKU column alone finds candidates fast; the full key is checked on those only.
-    named = (rows["sku"] != "").to_numpy(dtype=bool)
+    named = ~empty_mask(rows["sku"])
     repeated = named & _repeated(rows["sku"], named)
     if not repeated.any():
         return rows

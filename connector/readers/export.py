@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -52,12 +52,25 @@ class Reject:
     original: dict[str, str] = field(default_factory=dict)
 
 
+class RowSource(Protocol):
+    """Where the whole rows of a sheet read for some columns only are found again."""
+
+    @property
+    def width(self) -> int: ...
+
+    def cells_at(self, lines: Sequence[int]) -> Iterator[tuple[str, ...]]:
+        """Every field of each of ``lines`` (each one a row of the sheet)."""
+        ...
+
+
 @dataclass(frozen=True, eq=False)
 class RawSheet:
     """One table as read: every cell as text, with the line/row the operator sees.
 
-    ``cells`` has columns 0..n-1 (str dtype). ``lines`` is sorted ascending.
-    The sparse problem maps hold row positions (0-based into ``cells``).
+    ``cells`` has columns 0..n-1 (str dtype), or, when ``whole`` is set, only the mapped
+    columns among them (their own numbers): ``whole`` then gives the rows whole, on demand.
+    ``lines`` is sorted ascending. The sparse problem maps hold row positions (0-based into
+    ``cells``).
     """
 
     name: str
@@ -68,11 +81,17 @@ class RawSheet:
     row_notes: dict[int, str] = field(default_factory=dict)
     uncached_formulas: dict[int, npt.NDArray[np.int64]] = field(default_factory=dict)
     numeric_cells: dict[int, npt.NDArray[np.int64]] = field(default_factory=dict)
+    whole: RowSource | None = None
+
+    @property
+    def width(self) -> int:
+        """The number of columns of the sheet as read (not only those in ``cells``)."""
+        return self.whole.width if self.whole is not None else int(self.cells.shape[1])
 
     @property
     def keys(self) -> list[str]:
         """Header names made unique and non-blank, for ``original`` dictionaries."""
-        width = max(len(self.header), self.cells.shape[1])
+        width = max(len(self.header), self.width)
         keys: list[str] = []
         for index in range(width):
             name = self.header[index].strip() if index < len(self.header) else ""
@@ -95,8 +114,12 @@ class RawSheet:
         found = np.minimum(np.searchsorted(self.lines, wanted), len(self.lines) - 1)
         present = self.lines[found] == wanted
         positions = found[present]
-        columns = [self.cells[column].take(positions).tolist() for column in self.cells]
-        taken = zip(*columns, strict=True) if columns else repeat((), len(positions))
+        taken: Iterator[tuple[str, ...]]
+        if self.whole is not None:
+            taken = self.whole.cells_at(self.lines[positions].tolist())
+        else:
+            columns = [self.cells[column].take(positions).tolist() for column in self.cells]
+            taken = zip(*columns, strict=True) if columns else repeat((), len(positions))
         for here in present.tolist():
             yield next(taken) if here else None
 

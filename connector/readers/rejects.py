@@ -71,7 +71,7 @@ def _sheet_rows(export: Export, rejects: list[Reject], sheet: RawSheet) -> Itera
     first = sheet is sheets[0]
     # A reject naming no known sheet (a caller's own) goes to the first sheet.
     mine = [r for r in rejects if r.sheet == sheet.name or (first and r.sheet not in known)]
-    width = max(len(sheet.header), sheet.cells.shape[1])
+    width = max(len(sheet.header), sheet.width)
     yield from (list(row) for row in sheet.preamble)
     if sheet.header:
         yield [*_pad(sheet.header, width), *REPORT_COLUMNS]

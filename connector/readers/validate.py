@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connector.readers.arrowtext import empty_text
+from connector.readers.arrowtext import empty_mask, empty_text
 from connector.readers.columns import SheetFrame
 from connector.readers.duplicates import combine_sheets, find_duplicates
 from connector.readers.export import empty_table, table_column, text_column
@@ -52,6 +52,7 @@ LABELS = {
     "cost": "cost",
 }
 SHOWN_CHARS = 40
+REJECT_COLUMNS = ["line", "sheet", "sku", "reason"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +83,7 @@ def validate(frames: list[SheetFrame], mapping: ProductMapping, *, unit: str = "
         rows, members = combine_sheets(rows, fields, mapping.combine, unit)
     return Validated(
         table=_table(_accepted(rows)),
-        rejects=rows.loc[rows["reason"] != "", ["line", "sheet", "sku", "reason"]],
+        rejects=rows[~empty_mask(rows["reason"])][REJECT_COLUMNS],
         rows_read=rows_read,
         members=members[["sku", "brand", "line", "sheet"]].reset_index(drop=True),
     )
@@ -96,7 +97,7 @@ def _concat(prepared: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _accepted(rows: pd.DataFrame) -> pd.DataFrame:
     """The rows without a reason; the frame itself when nothing was rejected (no copy)."""
-    fine = (rows["reason"] == "").to_numpy(dtype=bool)
+    fine = empty_mask(rows["reason"])
     return rows if fine.all() else rows[fine]
 
 
@@ -123,9 +124,9 @@ def _prepare(frame: SheetFrame, fields: list[str]) -> pd.DataFrame:
         "note": note,
     }
     rows = pd.DataFrame(columns, index=index, copy=False)  # a dict is copied by default
-    blank = (note == "").to_numpy(dtype=bool).copy()
+    blank = empty_mask(note)
     for text in texts.values():
-        blank &= (text == "").to_numpy(dtype=bool)
+        blank &= empty_mask(text)
     if frame.skipped is not None:  # totals, headings, footers the mapping names
         blank |= frame.skipped
     return rows[~blank] if blank.any() else rows
@@ -194,8 +195,8 @@ def row_reasons(
 ) -> pd.Series:
     """Why each row is rejected ("" when it is fine); several reasons are joined by "; "."""
     checks = [
-        Check((rows["note"] != "").to_numpy(dtype=bool), "", rows["note"], shown_chars=None),
-        Check((rows["sku"] == "").to_numpy(dtype=bool), "SKU is empty"),
+        Check(~empty_mask(rows["note"]), "", rows["note"], shown_chars=None),
+        Check(empty_mask(rows["sku"]), "SKU is empty"),
     ]
     example = _example(mapping.decimal, mapping.thousands)
     for name, numbers in parsed.items():
