@@ -34,6 +34,15 @@ price_with_taxes = ["Precio c/IVA", "Precio final"]
 cost = ["Costo"]
 """
 
+# A products mapping of an .xlsx with SKU and Stock columns (the isolation tests).
+XLSX_STOCK_MAPPING = """
+kind = "products"
+files = ["*.xlsx"]
+[columns]
+sku = "SKU"
+quantity = "Stock"
+"""
+
 WAREHOUSE_MAPPING = """
 kind = "products"
 files = ["*.xlsx"]

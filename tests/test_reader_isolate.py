@@ -18,15 +18,9 @@ import pytest
 from connector.errors import BadInputFile
 from connector.readers import read_export
 from connector.readers.isolate import ReaderCrashed, can_fork, run_isolated
-from tests.reader_support import ROOT, mapping, rows_of, write_workbook
+from tests.reader_support import ROOT, XLSX_STOCK_MAPPING, mapping, rows_of, write_workbook
 
-XLSX_MAPPING = """
-kind = "products"
-files = ["*.xlsx"]
-[columns]
-sku = "SKU"
-quantity = "Stock"
-"""
+XLSX_MAPPING = XLSX_STOCK_MAPPING
 
 
 @pytest.fixture(params=["fork", "fresh interpreter"])

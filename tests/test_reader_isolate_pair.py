@@ -15,7 +15,7 @@ from connector.errors import BadInputFile
 from connector.readers import _read_checked, read_export
 from connector.readers.isolate import DEFAULT_MEMORY_MB, ReaderCrashed, can_fork
 from connector.readers.isolate_pair import run_checked
-from tests.reader_support import mapping, rows_of, write_workbook
+from tests.reader_support import XLSX_STOCK_MAPPING, mapping, rows_of, write_workbook
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
 
@@ -83,14 +83,7 @@ def test_out_of_time_either_way() -> None:
     assert no_child_left()
 
 
-XLSX_MAPPING = """
-kind = "products"
-files = ["*.xlsx"]
-[columns]
-sku = "SKU"
-quantity = "Stock"
-price = "Precio"
-"""
+XLSX_MAPPING = XLSX_STOCK_MAPPING + 'price = "Precio"\n'
 
 
 def test_a_workbook_reads_the_same_checked_or_careful(tmp_path: Path) -> None:
