@@ -47,6 +47,7 @@ from connector.slots import iso
 
 if TYPE_CHECKING:
     from connector.intake.watcher import Watcher
+    from connector.readahead import ReadAhead
     from connector.readers.mapping import ProductMapping
 
 log = logging.getLogger(__name__)
@@ -257,7 +258,32 @@ def _products(
 ) -> None:
     """Inbox files, then the due changes (the products side of a pass)."""
     intake.recover()
-    ready = intake.ready(wait=wait, meanwhile=lambda: _warm_up(client))
+    from connector.readahead import ReadAhead  # no pandas: it imports on its thread
+
+    claimed = [entry.path for entry in intake.ledger.claimed()]
+    ahead = ReadAhead(config, claimed=claimed, warm_up=lambda: _warm_up(client))
+    try:
+        _files(config, conn, client, intake, summary, options, ahead, wait=wait)
+    finally:
+        ahead.close()
+    options.plan.before_send(conn)
+    _send(config, conn, client, summary, options)
+
+
+def _files(
+    config: Config,
+    conn: sqlite3.Connection,
+    client: AlephClient,
+    intake: Intake,
+    summary: RunSummary,
+    options: Options,
+    ahead: ReadAhead,
+    *,
+    wait: bool,
+) -> None:
+    """The ready inbox files through their stage; ``once`` reads the first one ahead while
+    the files settle (``connector.readahead``)."""
+    ready = intake.ready(wait=wait, meanwhile=ahead.start)
     ready = documents_stage.without_documents(config, ready)  # documents: their own step below
     now = options.now()
     if ready or options.refresh_catalog or options.dry_run or _queue_waiting(conn):
@@ -282,6 +308,7 @@ def _products(
             now=options.now(),
             isolate=claim.after_a_crash,
             report_key=claim.sha256,
+            read_ahead=lambda path, mapping: ahead.take(path, claim.sha256, mapping),
         )
         return Outcome(status="done", detail="", counts=result.counts)
 
@@ -308,8 +335,6 @@ def _products(
             )
             _count_file(summary, outcome)
             bar.advance()
-    plan.before_send(conn)
-    _send(config, conn, client, summary, options)
 
 
 def _load_mappings(config: Config) -> list[ProductMapping]:

@@ -24,7 +24,7 @@ RANKS = {
     **dict.fromkeys(GROUND, 0),
     **dict.fromkeys(("intake", "readers", "alephee", "outbox", "sandbox"), 1),
     **dict.fromkeys(("products", "orders", "shipping", "documents"), 2),
-    "dryrun": 3,
+    **dict.fromkeys(("dryrun", "readahead"), 3),  # readahead: the runner's head start
     "runner": 4,
     "operator": 5,
     "report": 6,  # the run report reads what every stage wrote

@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connector.intake import Intake, readiness
+from connector.intake.scan import Candidate
 from tests.intake_support import Recorder, SlowWriter, drop, files_in, open_intake, sha
 
 CAREFUL = {"min_age_seconds": 1.0, "stable_checks": 2, "check_interval_seconds": 0.25}
@@ -262,7 +263,8 @@ def test_once_does_the_meanwhile_work_while_files_settle_and_counts_its_time(
     intake = fake_intake(tmp_path, clock, min_age_seconds=0.0, check_interval_seconds=1.0)
     calls: list[float] = []
 
-    def imports() -> None:
+    def imports(found: list[Candidate]) -> None:
+        assert [c.path.name for c in found] == ["a.csv"]
         calls.append(clock.now)
         clock.now += 1.5
 

@@ -138,14 +138,17 @@ class Intake:
                     entry.name,
                 )
 
-    def ready(self, *, wait: bool, meanwhile: Callable[[], None] | None = None) -> list[Candidate]:
+    def ready(
+        self, *, wait: bool, meanwhile: Callable[[list[Candidate]], None] | None = None
+    ) -> list[Candidate]:
         """Inbox files ready to process, in processing order.
 
         ``wait=True`` (once): checks again when the next check is due until every file is ready
         or ``settle_timeout`` has passed; what is still not ready waits for the next run.
-        ``meanwhile`` runs once, before the first wait: work the files will need (imports),
-        done while they settle rather than after. ``wait=False`` (watcher): one look; the
-        checks add up across calls.
+        ``meanwhile`` runs once, before the first wait, with the files found (in processing
+        order): work they will need (imports, a read ahead), started while they settle rather
+        than after; it must return at once (``ReadAhead.start``: a thread) so that the checks
+        keep their times. ``wait=False`` (watcher): one look; the checks add up across calls.
         """
         self._settle_owed()
         deadline = self._clock() + self.settle_timeout
@@ -155,7 +158,7 @@ class Intake:
             if not wait or len(ready) == len(found) or self._clock() >= deadline:
                 return ready
             if meanwhile is not None:
-                meanwhile()
+                meanwhile(found)
                 meanwhile = None
             self._sleep(self.readiness.next_check_in(self._clock()))
 

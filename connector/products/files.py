@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from connector.config import Config
 from connector.errors import BadInputFile
 from connector.products.ingest import IngestReport, ingest
 from connector.readers import read_export
+from connector.readers.export import Export
 from connector.readers.mapping import ProductMapping, match_mapping
 from connector.readers.rejects import write_rejects
 
@@ -41,17 +43,23 @@ def process_file(
     now: datetime,
     isolate: bool = False,
     report_key: str = "",
+    read_ahead: Callable[[Path, ProductMapping], Export | None] | None = None,
 ) -> FileResult:
     """``isolate``: read the file in a child process (an earlier attempt died with the
     connector); XLSX files always are. ``report_key`` (the file's sha256): one rejects report
-    per file content, even when a kill makes the file be processed twice."""
+    per file content, even when a kill makes the file be processed twice. ``read_ahead``: the
+    export read while the file settled, if it is this content's (``connector.readahead``)."""
     mapping = match_mapping(path, mappings)
     if mapping is None:
         raise BadInputFile(
             f"no mapping in {config.folders.mappings} matches the file name {path.name!r}",
             hint="add the name pattern to the 'files' list of a mapping, then drop the file again",
         )
-    export = read_export(path, mapping, isolate=isolate, memory_mb=config.intake.read_memory_mb)
+    export: Export | None = None
+    if read_ahead is not None and not isolate:
+        export = read_ahead(path, mapping)
+    if export is None:
+        export = read_export(path, mapping, isolate=isolate, memory_mb=config.intake.read_memory_mb)
     report = ingest(conn, export, as_of=as_of, now=now, schedule=config.schedule)
     result = FileResult(name=path.name, report=report)
     if report.rejects:
