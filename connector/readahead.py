@@ -67,6 +67,7 @@ class ReadAhead:
         self._reading: Path | None = None
         self._late = False  # a claim came first: reading now would be an uncounted attempt
         self._read: _Read | None = None
+        self._warmed = threading.Event()
 
     def start(self, waiting: list[Candidate]) -> None:
         """Called while ``waiting`` (in processing order) settle: warm up, then read ahead."""
@@ -94,6 +95,12 @@ class ReadAhead:
             return None
         return read.export
 
+    def warmed(self) -> None:
+        """Until the warm-up's imports are done, if it started: the pass then imports nothing
+        at the same time as the thread (two threads importing may meet a circular import)."""
+        if self._thread is not None:
+            self._warmed.wait()
+
     def wait(self) -> None:
         """Until the thread is done (warm-up and read)."""
         if self._thread is not None:
@@ -106,7 +113,10 @@ class ReadAhead:
 
     def _work(self, waiting: list[Candidate]) -> None:
         try:
-            self._warm_up()
+            try:
+                self._warm_up()
+            finally:
+                self._warmed.set()
             chosen = self._choose(waiting)
             if chosen is None:
                 return

@@ -284,6 +284,7 @@ def _files(
     """The ready inbox files through their stage; ``once`` reads the first one ahead while
     the files settle (``connector.readahead``)."""
     ready = intake.ready(wait=wait, meanwhile=ahead.start)
+    ahead.warmed()
     ready = documents_stage.without_documents(config, ready)  # documents: their own step below
     now = options.now()
     if ready or options.refresh_catalog or options.dry_run or _queue_waiting(conn):

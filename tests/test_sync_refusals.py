@@ -3,6 +3,7 @@ may have gone; the refusals report is as durable as the refusal (real SIGKILLs).
 
 from __future__ import annotations
 
+import io
 import sqlite3
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -10,13 +11,17 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rich.console import Console
 
 from connector.config import Config, load_config
+from connector.operator.status import collect, render
 from connector.products.snapshot import SEED_AS_OF
+from connector.report import gather
 from connector.runner import Options, once
 from connector.sandbox import Sandbox
 from connector.sandbox.fixtures import make_catalog
 from connector.sandbox.quirks import Quirks
+from connector.slots import iso
 from tests.test_sync import export, setup
 from tests.workspace_support import fast_sandbox, outbox_rows, run_cli
 
@@ -158,6 +163,29 @@ def test_a_refusal_is_retried_after_the_configured_time(tmp_path: Path) -> None:
         assert post_calls(sb) == [200]
         assert counts(config) == (40, 0, 0)
         assert len(outbox_rows(config, "rejects-alephee")) == 2  # reported once
+
+
+def test_status_shows_held_refusals_apart_from_deferred_changes(tmp_path: Path) -> None:
+    """A refused value waiting for its retry is not a change waiting for its slot: status and
+    the report count it apart, and the "changes waiting too long" alert does not count it (the
+    refusal has its own)."""
+    with fast_sandbox(batch_poison_skus=(POISON,)) as sb:
+        config = workspace_with(tmp_path, sb)
+        assert run(config) == 1
+    later = NOW + timedelta(hours=12)
+    report = collect(config, days=1, now=later)
+    queue = report["queue"]
+    assert (queue["due"], queue["deferred"], queue["held_refused"]) == (0, 0, 2)
+    assert queue["held_by_group"] == {"stock": 1, "price": 1}
+    assert queue["upcoming"] == [] and queue["missed_night"] == 0
+    assert queue["next_retry_at"] == iso(NOW + timedelta(hours=24))
+    buffer = io.StringIO()
+    render(report, config, Console(file=buffer, width=160, color_system=None))
+    text = buffer.getvalue()
+    assert "refused, held" in text and "retried from 2026-11-24 12:00" in text
+    assert "deferred" not in text.split("Changes waiting")[1].split("Files")[0]
+    facts = gather(db(config), config, NOW + timedelta(hours=30))
+    assert facts.old_deferred[0] == 0  # the refusal is not a change waiting too long
 
 
 def test_a_refusal_repeated_on_retry_is_not_reported_again(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -98,20 +99,23 @@ class AlephClient:
         self.last_status = 0
         self.last_headers: dict[str, str] = {}
         self._client: httpx.Client | None = None
+        self._making = threading.Lock()
 
     @property
     def _http(self) -> httpx.Client:
         """Made at the first call: httpx's import and TLS set-up cost 0.5 s, and a pass with
-        nothing to do makes no call (issue 14: an idle ``once`` in 0.5 s)."""
-        if self._client is None:
-            import httpx  # see above
+        nothing to do makes no call (issue 14: an idle ``once`` in 0.5 s). Locked: ``once``
+        may prepare it on its read-ahead thread while the pass makes its first call."""
+        with self._making:
+            if self._client is None:
+                import httpx  # see above
 
-            self._client = httpx.Client(
-                base_url=str(self.settings.base_url).rstrip("/"),
-                timeout=self.settings.timeout_seconds,
-                headers={"Content-Type": "application/json", "Accept": "application/json"},
-            )
-        return self._client
+                self._client = httpx.Client(
+                    base_url=str(self.settings.base_url).rstrip("/"),
+                    timeout=self.settings.timeout_seconds,
+                    headers={"Content-Type": "application/json", "Accept": "application/json"},
+                )
+            return self._client
 
     def prepare(self) -> None:
         """Set up the HTTP client now rather than at the first call (``run``'s warm-up)."""

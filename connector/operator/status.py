@@ -241,7 +241,7 @@ def render(report: dict[str, Any], config: Config, console: Console | None = Non
     console.print(f"Times are in {model.timezone}")
     console.print(f"Another connector running now: {running}")
     console.print(_alephee_text(model, config))
-    console.print(_queue_table(model))
+    console.print(_queue_table(model, config))
     if model.sending is not None:
         console.print(_sending_text(model.sending, config))
     console.print(_files_text(model))
@@ -290,7 +290,7 @@ def _sending_text(sending: Sending, config: Config) -> str:
     return f"Last send {ended} at {count} ({calls}); the rest waits in the queue"
 
 
-def _queue_table(model: StatusReport) -> Table:
+def _queue_table(model: StatusReport, config: Config) -> Table:
     queue = model.queue
     table = Table(
         title="Changes waiting for Alephee (a change: one product's stock or its prices)",
@@ -310,6 +310,15 @@ def _queue_table(model: StatusReport) -> Table:
     shown = sum(slot.stock + slot.price for slot in queue.upcoming)
     if queue.deferred > shown:
         table.add_row("deferred", "", "", f"{queue.deferred - shown:,} more, later")
+    if queue.held_refused:
+        held = queue.held_by_group
+        retry = local(queue.next_retry_at, config) if queue.next_retry_at else "-"
+        table.add_row(
+            "refused, held",
+            f"{held.get('stock', 0):,}",
+            f"{held.get('price', 0):,}",
+            f"retried from {retry} (why: the refusals report in the outbox)",
+        )
     if queue.missed_night:
         table.caption = (
             f"{queue.missed_night:,} deferred changes missed their night slot (the connector "

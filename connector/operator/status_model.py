@@ -48,8 +48,15 @@ class Queue(Strict):
         gt=0, description="schedule.deferred_max_wait_hours: the longest a change waits"
     )
     next_deferred_at: str | None = Field(description="when the first deferred change goes (UTC)")
+    held_refused: int = Field(
+        ge=0,
+        description="values Alephee refused, held until their retry (not counted as deferred; "
+        "the refusals report in the outbox says why)",
+    )
+    next_retry_at: str | None = Field(description="when the first held refusal is retried (UTC)")
     by_group: dict[str, int] = Field(description="queued changes per group: stock, price")
     due_by_group: dict[str, int] = Field(description="changes due now per group")
+    held_by_group: dict[str, int] = Field(description="held refusals per group")
     upcoming: list[Upcoming] = Field(description="deferred changes by the time they go")
 
 

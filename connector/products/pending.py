@@ -290,27 +290,38 @@ def failed_attempt(conn: sqlite3.Connection, item: Queued, error: str) -> None:
 
 
 def summary(conn: sqlite3.Connection, window: Window) -> dict[str, Any]:
-    """Counts for status and the run: due now (the next run sends them), deferred, how many
-    missed their night slot (they wait for the next one), and when the next deferred ones go."""
+    """Counts for status and the run: due now (the next run sends them), deferred (waiting for
+    their slot), how many missed their night slot (they wait for the next one), when the next
+    deferred ones go, and the refused values held until their retry (not deferred: Alephee
+    refused them, and the refusals report says why)."""
     ready, params = window.ready()
+    waits = f"NOT {ready} AND reason <> '{HELD}'"
+    held = f"NOT {ready} AND reason = '{HELD}'"
     goes = f"CASE WHEN due_at > ? THEN due_at ELSE '{window.next_night}' END"
     row = conn.execute(
-        f"SELECT SUM({ready}) AS due, SUM(NOT {ready}) AS deferred, "
-        f"SUM(NOT {ready} AND due_at <= ?) AS missed, "
-        f"MIN(CASE WHEN NOT {ready} THEN {goes} END) AS next_at FROM queue",
-        (*params, *params, *params, window.now, *params, window.now),
+        f"SELECT SUM({ready}) AS due, SUM({waits}) AS deferred, "
+        f"SUM({waits} AND due_at <= ?) AS missed, "
+        f"MIN(CASE WHEN {waits} THEN {goes} END) AS next_at, "
+        f"SUM({held}) AS held, MIN(CASE WHEN {held} THEN due_at END) AS next_retry FROM queue",
+        (*params, *params, *params, window.now, *params, window.now, *params, *params),
     ).fetchone()
     by_group = dict(conn.execute("SELECT grp, COUNT(*) FROM queue GROUP BY grp").fetchall())
     due_by_group = dict(
         conn.execute(f"SELECT grp, COUNT(*) FROM queue WHERE {ready} GROUP BY grp", params)
+    )
+    held_by_group = dict(
+        conn.execute(f"SELECT grp, COUNT(*) FROM queue WHERE {held} GROUP BY grp", params)
     )
     return {
         "due": int(row["due"] or 0),
         "deferred": int(row["deferred"] or 0),
         "missed_night": int(row["missed"] or 0),
         "next_deferred_at": row["next_at"],
+        "held_refused": int(row["held"] or 0),
+        "next_retry_at": row["next_retry"],
         "by_group": {str(k): int(v) for k, v in by_group.items()},
         "due_by_group": {str(k): int(v) for k, v in due_by_group.items()},
+        "held_by_group": {str(k): int(v) for k, v in held_by_group.items()},
     }
 
 
@@ -324,12 +335,13 @@ def products_due(conn: sqlite3.Connection, window: Window) -> int:
 
 
 def upcoming(conn: sqlite3.Connection, window: Window, limit: int) -> list[tuple[str, str, int]]:
-    """Deferred changes by (the time they go, group), soonest first."""
+    """Deferred changes by (the time they go, group), soonest first; held refusals are not
+    deferred (``summary``)."""
     ready, params = window.ready()
     goes = f"CASE WHEN due_at > ? THEN due_at ELSE '{window.next_night}' END"
     rows = conn.execute(
         f"SELECT {goes} AS at, grp, COUNT(*) AS n FROM queue WHERE NOT {ready} "
-        "GROUP BY at, grp ORDER BY at LIMIT ?",
+        f"AND reason <> '{HELD}' GROUP BY at, grp ORDER BY at LIMIT ?",
         (window.now, *params, limit),
     )
     return [(str(r["at"]), str(r["grp"]), int(r["n"])) for r in rows]

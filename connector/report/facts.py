@@ -141,8 +141,11 @@ NO_QUEUE: dict[str, Any] = {
     "deferred": 0,
     "missed_night": 0,
     "next_deferred_at": None,
+    "held_refused": 0,
+    "next_retry_at": None,
     "by_group": {},
     "due_by_group": {},
+    "held_by_group": {},
 }
 
 
@@ -230,9 +233,13 @@ def _upcoming(
 
 
 def _old_deferred(conn: sqlite3.Connection, before: datetime) -> tuple[int, datetime | None]:
+    """Changes waiting since before ``before``; a held refusal has its own alert (refused)."""
+    from connector.products.pending import HELD
+
     row = conn.execute(
-        "SELECT COUNT(*) AS n, MIN(enqueued_at) AS oldest FROM queue WHERE enqueued_at < ?",
-        (iso(before),),
+        "SELECT COUNT(*) AS n, MIN(enqueued_at) AS oldest FROM queue WHERE enqueued_at < ? "
+        "AND reason <> ?",
+        (iso(before), HELD),
     ).fetchone()
     return int(row["n"]), moment(row["oldest"]) if row["oldest"] else None
 
