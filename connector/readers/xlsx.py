@@ -214,7 +214,7 @@ def _to_raw(name: str, grid: Grid, mapping: FileMapping, scan: SheetScan) -> Raw
     )
     start = bisect_left(grid.numbers, top if mapping.header else titles)
     data = grid.rows[start:]
-    numbers = np.asarray(grid.numbers[start:], dtype=np.int64)
+    numbers = _row_numbers(grid.numbers[start:])
     lengths = set(map(len, data))  # in C: one length for calamine's rectangular grid
     width = max(max(lengths, default=0), len(header))
     # Columns no mapping can reach (right of the header's last name, or of the highest mapped
@@ -238,6 +238,13 @@ def _to_raw(name: str, grid: Grid, mapping: FileMapping, scan: SheetScan) -> Raw
         uncached_formulas=_formula_rows(scan, numbers),
         numeric_cells=numeric,
     )
+
+
+def _row_numbers(numbers: Sequence[int]) -> Positions:
+    """calamine's rows are a range: made in C rather than from 100,000 Python numbers."""
+    if isinstance(numbers, range):
+        return np.arange(numbers.start, numbers.stop, numbers.step, dtype=np.int64)
+    return np.asarray(numbers, dtype=np.int64)
 
 
 def _formula_rows(scan: SheetScan, numbers: Positions) -> dict[int, Positions]:
