@@ -69,6 +69,24 @@ def test_a_column_reads_as_each_cell_alone(cells: list[object], decimal: str) ->
     assert odd.tolist() == expected_odd
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(NUMBERS, st.booleans()), min_size=1, max_size=40),
+    st.sampled_from([",", "."]),
+)
+def test_a_boolean_among_numbers_reads_as_a_boolean(
+    cells: list[float | int | bool], decimal: str
+) -> None:
+    """Arrow reads True after a float as 1.0: such a column must not pass as numbers."""
+    texts, odd = column_text(column(cells), decimal)
+    assert texts.tolist() == [cell_text(cell, decimal) for cell in cells]
+    assert odd.tolist() == [
+        i
+        for i, cell in enumerate(cells)
+        if type(cell) in (int, float) and not (float(cell).is_integer() and abs(cell) < 2**53)
+    ]
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(NUMBERS, min_size=1, max_size=40), st.sampled_from([",", "."]))
 def test_a_column_of_numbers_only_stays_in_arrow_and_reads_the_same(

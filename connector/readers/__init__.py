@@ -99,7 +99,7 @@ def read_export(
         if export is not None:
             return export
     if isolate or xlsx:
-        return run_isolated(path.name, read_in_process, path, mapping, memory_mb=memory_mb)
+        return run_isolated(path.name, _read_in_child, path, mapping, memory_mb=memory_mb)
     return read_in_process(path, mapping)
 
 
@@ -120,7 +120,7 @@ def _read_checked(path: Path, mapping: ProductMapping, memory_mb: int) -> Export
         path.name,
         scan_file,
         (path,),
-        read_in_process,
+        _read_in_child,
         (path, mapping),
         calamine_may_read,
         memory_mb=memory_mb,
@@ -131,8 +131,17 @@ def _read_checked(path: Path, mapping: ProductMapping, memory_mb: int) -> Export
 def read_in_process(
     path: Path, mapping: ProductMapping, scanned: Callable[[], Any] | None = None
 ) -> Export:
-    """``read_export`` in this process (what the child process runs); ``scanned``: see
-    ``read_xlsx``."""
+    """``read_export`` in this process; ``scanned``: see ``read_xlsx``."""
+    export = _read_in_child(path, mapping, scanned)
+    give_back()  # the read's temporaries: before the next step adds its own
+    return export
+
+
+def _read_in_child(
+    path: Path, mapping: ProductMapping, scanned: Callable[[], Any] | None = None
+) -> Export:
+    """``read_in_process`` as a child process runs it: without giving memory back, as the
+    child ends right after its answer."""
     source, sheets = _sheets_here(path, mapping, scanned, mapped_only=True)
     kind = source.kind
     frames = [
@@ -155,8 +164,6 @@ def read_in_process(
         members=result.members,
     )
     export.rejects.extend(_rejects(export, result.rejects))
-    del result
-    give_back()  # the read's temporaries: before the next step adds its own
     return export
 
 

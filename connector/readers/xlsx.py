@@ -25,6 +25,7 @@ from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, Shee
 from connector.errors import BadInputFile
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import open_xlsx_zip
+from connector.readers.isolate import keep_until_exit
 from connector.readers.mapping import FileMapping, normalise_header
 from connector.readers.xlsx_cells import Cell, Positions, cell_columns, cell_text, column_text
 from connector.readers.xlsx_parts import sheet_parts
@@ -214,7 +215,7 @@ def _to_raw(name: str, grid: Grid, mapping: FileMapping, scan: SheetScan) -> Raw
     )
     start = bisect_left(grid.numbers, top if mapping.header else titles)
     data = grid.rows[start:]
-    numbers = np.asarray(grid.numbers[start:], dtype=np.int64)
+    numbers = _row_numbers(grid.numbers[start:])
     lengths = set(map(len, data))  # in C: one length for calamine's rectangular grid
     width = max(max(lengths, default=0), len(header))
     # Columns no mapping can reach (right of the header's last name, or of the highest mapped
@@ -224,7 +225,9 @@ def _to_raw(name: str, grid: Grid, mapping: FileMapping, scan: SheetScan) -> Raw
     header = header[:width]
     columns: dict[int, pd.Series[str]] = {}
     numeric: dict[int, Positions] = {}
-    for index, values in enumerate(cell_columns(data, width)):
+    by_column = cell_columns(data, width)
+    keep_until_exit(grid.rows, by_column)  # in a child: never freed one by one
+    for index, values in enumerate(by_column):
         columns[index], flagged = column_text(values, decimal)
         if flagged.size:
             numeric[index] = flagged
@@ -238,6 +241,13 @@ def _to_raw(name: str, grid: Grid, mapping: FileMapping, scan: SheetScan) -> Raw
         uncached_formulas=_formula_rows(scan, numbers),
         numeric_cells=numeric,
     )
+
+
+def _row_numbers(numbers: Sequence[int]) -> Positions:
+    """calamine's rows are a range: made in C rather than from 100,000 Python numbers."""
+    if isinstance(numbers, range):
+        return np.arange(numbers.start, numbers.stop, numbers.step, dtype=np.int64)
+    return np.asarray(numbers, dtype=np.int64)
 
 
 def _formula_rows(scan: SheetScan, numbers: Positions) -> dict[int, Positions]:

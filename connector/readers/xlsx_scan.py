@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 from connector.errors import BadInputFile
 from connector.readers.guard import unsafe_xml
 from connector.readers.xlsx_parts import fixed_workbook_sheets, sheet_parts
+from connector.readers.xlsx_tags import tag_counts
 
 CHUNK_BYTES = 4 << 20
 MAX_CARRY_BYTES = 64 << 20
@@ -158,15 +159,16 @@ def _measure(buffer: bytes, scan: SheetScan, *, final: bool = False) -> bytes:
             return buffer
         cut = len(buffer)
     segment = buffer[:cut]
+    tags = tag_counts(segment)
     rows = _ROW_REF_USUAL.findall(segment)
-    seen = segment.count(b"<row")
+    seen = tags.rows
     if len(rows) < seen or prefixed:  # other attribute order, or a namespace prefix
         rows = _ROW_REF.findall(segment)
         seen += segment.count(b":row ")
     scan.rows_seen += seen
     scan.rows_numbered += len(rows)
-    usual = segment.count(b'<c r="')
-    if not prefixed and segment.count(b"<c") == usual:
+    usual = tags.usual_cells
+    if not prefixed and tags.c_tags == usual:
         # Every cell starts <c r=": its column is the letters right after, and only a column
         # past Z can widen the grid. Measured four times faster than the general checks.
         cells = usual
@@ -185,7 +187,7 @@ def _measure(buffer: bytes, scan: SheetScan, *, final: bool = False) -> bytes:
     scan.max_row = max(scan.max_row, _largest(rows))
     scan.cells += cells
     scan.width = max(scan.width, widest)
-    if b"<f" in segment or (prefixed and b":f" in segment):
+    if tags.formulas or (prefixed and b":f" in segment):
         if any(end in segment for end in _UNCACHED_ENDS) or b":c>" in segment:
             scan.uncached.extend(_uncached_cells(segment))
     return buffer[cut:]
