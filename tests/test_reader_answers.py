@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connector.readers import _read_checked, answers, isolate, read_in_process
-from connector.readers.isolate import DEFAULT_MEMORY_MB, can_fork, keep_until_exit, run_isolated
+from connector.readers import _read_checked, answers, read_in_process
+from connector.readers.isolate import DEFAULT_MEMORY_MB, can_fork
 from tests.reader_support import XLSX_STOCK_MAPPING, mapping, rows_of, write_workbook
 
 TEXTS = st.lists(st.text(max_size=12), max_size=60)
@@ -126,15 +126,3 @@ def test_an_export_read_by_the_children_is_the_one_read_here(
         k: v.tolist() for k, v in expected.numeric_cells.items()
     }
     raw.lines[:] = 0  # a mapped answer is writable, as an array read here is
-
-
-def kept_here() -> int:
-    keep_until_exit("cells")
-    return len(isolate._kept or [])
-
-
-def test_only_a_reader_child_keeps_its_cells_until_it_ends(tmp_path: Path) -> None:
-    assert run_isolated("stock.xlsx", kept_here) == 1
-    path = write_workbook(tmp_path / "s.xlsx", {"Hoja": [["SKU", "Stock"], ["A", 1]]})
-    read_in_process(path, mapping(tmp_path, XLSX_STOCK_MAPPING))
-    assert kept_here() == 0 and isolate._kept is None  # this process frees what it read

@@ -51,18 +51,6 @@ DEFAULT_TIMEOUT_SECONDS = 1800.0
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
-# What a reader child holds until it ends (``keep_until_exit``); None outside a child.
-_kept: list[object] | None = None
-
-
-def keep_until_exit(*objects: object) -> None:
-    """In a reader child, hold ``objects`` until the child ends rather than free them: a
-    forked child leaves by ``os._exit``, and freeing calamine's 600,000 cells of a 100k-row
-    sheet one by one took 15-30 ms for nothing (measured). Elsewhere this keeps nothing."""
-    if _kept is not None:
-        _kept.extend(objects)
-
-
 class ReaderCrashed(BadInputFile):
     """The reader's child process died, ran out of its memory or out of time."""
 
@@ -261,8 +249,6 @@ def answer(
     func: Callable[..., Any], args: tuple[Any, ...], memory_mb: int, stdout: IO[bytes]
 ) -> None:
     """In the child: cap the memory, run the call, write the pickled outcome."""
-    global _kept  # this process is the child from here on
-    _kept = []
     limit_memory(memory_mb)
     try:
         outcome: tuple[str, Any] = ("ok", func(*args))

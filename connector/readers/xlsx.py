@@ -25,7 +25,6 @@ from python_calamine import CalamineError, CalamineWorkbook, SheetTypeEnum, Shee
 from connector.errors import BadInputFile
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import open_xlsx_zip
-from connector.readers.isolate import keep_until_exit
 from connector.readers.mapping import FileMapping, normalise_header
 from connector.readers.xlsx_cells import Cell, Positions, cell_columns, cell_text, column_text
 from connector.readers.xlsx_parts import sheet_parts
@@ -225,9 +224,7 @@ def _to_raw(name: str, grid: Grid, mapping: FileMapping, scan: SheetScan) -> Raw
     header = header[:width]
     columns: dict[int, pd.Series[str]] = {}
     numeric: dict[int, Positions] = {}
-    by_column = cell_columns(data, width)
-    keep_until_exit(grid.rows, by_column)  # in a child: never freed one by one
-    for index, values in enumerate(by_column):
+    for index, values in enumerate(cell_columns(data, width)):
         columns[index], flagged = column_text(values, decimal)
         if flagged.size:
             numeric[index] = flagged
