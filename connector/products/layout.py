@@ -143,7 +143,7 @@ def _twice(table: pd.DataFrame, found: catalog.CatalogMatch) -> np.ndarray:
 
 
 def _match_of(cached: pa.Table, index: pd.Index) -> catalog.CatalogMatch:
-    brand = pd.Series(cached["brand"].to_pandas(), dtype="str")
+    brand = pd.Series(pd.array(_owned(cached["brand"]), dtype="str"))
     brand.index = index
     return catalog.CatalogMatch(
         brand=brand,
@@ -155,8 +155,28 @@ def _match_of(cached: pa.Table, index: pd.Index) -> catalog.CatalogMatch:
 def _state_frame(table: pa.Table) -> pd.DataFrame:
     """The copy's accepted state as pandas columns, built straight from Arrow's buffers."""
     columns: dict[str, pd.Series] = {c: _integers(table[c]) for c in VALUE_COLUMNS}
-    columns.update({c: _dates(table[c].to_pandas()) for c in AS_OF})
+    columns.update({c: _owned_dates(table[c]) for c in AS_OF})
     return pd.DataFrame(columns, copy=False)
+
+
+# The copy is read whole into one buffer, and every column is a slice of it: a column kept as
+# it is would keep all of it (60 MB on a 1M-row file) for the rest of the file's way. What is
+# kept beyond ``align`` is therefore copied out (the numbers are, by ``_integers``).
+
+
+def _owned(values: pa.ChunkedArray) -> pa.Array:
+    """The column in buffers of its own."""
+    return pa.concat_arrays(values.chunks) if values.num_chunks else pa.array([], values.type)
+
+
+def _owned_dates(values: pa.ChunkedArray) -> pd.Series:
+    """An ``as_of`` column (a dictionary) as a categorical of its own codes and texts."""
+    array = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if not pa.types.is_dictionary(array.type):  # e.g. all missing, stored as nulls
+        return _dates(pd.Series(array.to_pandas(), dtype="str"))
+    codes = array.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    texts = [str(text) for text in array.dictionary.to_pylist()]
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype="str")))
 
 
 def _integers(values: pa.ChunkedArray) -> pd.Series:
