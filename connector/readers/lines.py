@@ -125,7 +125,9 @@ def line_starts(data: bytes | memoryview, begin: int, end: int) -> npt.NDArray[n
         carriage = np.flatnonzero(block[:own] == 13)
         after = carriage + 1
         lone = carriage[(after >= len(block)) | ~is_lf[np.minimum(after, len(block) - 1)]]
-        breaks = np.union1d(np.flatnonzero(is_lf[:own]), lone)
+        breaks = np.flatnonzero(is_lf[:own])
+        if len(lone):  # lone CRs (old Mac files) end lines too
+            breaks = np.sort(np.concatenate((breaks, lone)))
         found.append(breaks.astype(np.int64) + (begin + start + 1))
     starts = np.concatenate(found)
     if starts[-1] != end:
