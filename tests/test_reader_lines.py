@@ -38,12 +38,14 @@ def _body(rows: list[tuple[str, str, str, str]], blanks: list[bool]) -> list[str
     return body
 
 
-def _write(path: Path, text: list[str], breaks: list[str], encoding: str, final: bool) -> Path:
+def _write(
+    path: Path, text: list[str], breaks: list[str], encoding: str, final: bool, tail: str = ""
+) -> Path:
     ends = [breaks[i % len(breaks)] for i in range(len(text))]
     joined = "".join(line + end for line, end in zip(text, ends, strict=True))
-    if not final:
+    if not final and not tail:
         joined = joined[: -len(ends[-1])]
-    path.write_bytes(joined.encode(encoding))
+    path.write_bytes((joined + tail).encode(encoding))
     return path
 
 
@@ -69,6 +71,7 @@ def _whole_rows(export: Export, path: Path, folder: Path, text: str) -> None:
     breaks=st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=1, max_size=4),
     encoding=st.sampled_from(["cp1252", "utf-8", "utf-8-sig"]),
     final=st.booleans(),
+    tail=st.sampled_from(["", "\r\n\r\n", "\n \n", ";;;;;\n"]),  # blank lines after the body
     block=st.integers(1, 40),
 )
 def test_rows_read_again_from_the_file_are_the_rows_the_whole_read_gives(
@@ -78,11 +81,12 @@ def test_rows_read_again_from_the_file_are_the_rows_the_whole_read_gives(
     breaks: list[str],
     encoding: str,
     final: bool,
+    tail: str,
     block: int,
 ) -> None:
     folder = tmp_path_factory.mktemp("lines")
     text = ["Listado de stock;;;;;", ";".join(HEADER), *_body(rows, blanks)]
-    path = _write(folder / "stock.csv", text, breaks, encoding, final)
+    path = _write(folder / "stock.csv", text, breaks, encoding, final, tail)
     loaded = OPEN_END if not final else CP1252_MAPPING
     export = read_export(path, mapping(folder, loaded))
     # Blocks of a few bytes: lines (and CR LF pairs) cut at every place of a block.
