@@ -113,3 +113,21 @@ def frame(
     if not parts:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def frames(
+    conn: sqlite3.Connection, sql: str, params: Sequence[object] = (), *, chunk: int = 100_000
+) -> Iterator[pd.DataFrame]:
+    """``frame`` a chunk at a time (nothing when there are no rows): a caller can make each
+    chunk compact before the next is read."""
+    import pandas as pd
+
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    cursor.execute(sql, params)
+    names = [d[0] for d in cursor.description]
+    try:
+        while batch := cursor.fetchmany(chunk):
+            yield pd.DataFrame.from_records(batch, columns=names)
+    finally:
+        cursor.close()

@@ -130,9 +130,8 @@ def _intent(
     # export against a small queue stays fast).
     near = _codes_in(rows, queued)
     intent = _with_queued_fields(rows, near, queued, [c for c in group_cols if c not in carried])
-    positions = intent.index.to_numpy()
-    whole = len(positions) == len(accepted) and (positions == np.arange(len(positions))).all()
-    old = accepted if whole else accepted.iloc[positions]  # every row, in order: no copy
+    every = _every_row(intent.index, len(accepted))
+    old = accepted if every else accepted.iloc[intent.index.to_numpy()]  # every row: no copy
     changes = compare(group, intent, old, [f for f in GROUP_FIELDS[group] if f in fields])
     kept = changes.table
     gone: list[snapshot.Key] = []
@@ -161,8 +160,9 @@ def _with_queued_fields(
     """The intent: the export's values; fields this file does not carry keep the value already
     queued (another file's)."""
     intent = rows.copy(deep=False)  # columns added or set are copied on write, not the rest
-    for col in others:
-        intent[col] = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+    for col in others:  # all missing: zeros the system hands out only when written
+        never = pd.arrays.IntegerArray(np.zeros(len(rows), np.int64), np.ones(len(rows), bool))
+        intent[col] = pd.Series(never, index=rows.index, copy=False)
     if others and near.any():
         part = rows[near].merge(queued[[*KEY, *others]], on=KEY, how="left", sort=False)
         for col in others:
@@ -207,7 +207,10 @@ def _fresh(
     report: IngestReport,
 ) -> pd.DataFrame:
     """Drop values from an export older than what is accepted or queued for the product."""
-    stale = layout.later_than(accepted[f"{group}_as_of"].iloc[rows.index.to_numpy()], as_of)
+    as_ofs = accepted[f"{group}_as_of"]
+    if not _every_row(rows.index, len(accepted)):
+        as_ofs = as_ofs.iloc[rows.index.to_numpy()]
+    stale = layout.later_than(as_ofs, as_of)
     late = queued[queued["as_of"] > as_of]
     if len(late):
         newer = set(zip(late["sku"], late["brand"], strict=True))
@@ -217,6 +220,13 @@ def _fresh(
     report.stale += int(stale.sum())
     kept: pd.DataFrame = rows[~stale]
     return kept
+
+
+def _every_row(index: pd.Index, size: int) -> bool:
+    """Whether ``index`` is 0..size-1 in order (usually a RangeIndex: no array built)."""
+    if isinstance(index, pd.RangeIndex):
+        return index.equals(pd.RangeIndex(size))
+    return len(index) == size and bool((index.to_numpy() == np.arange(size)).all())
 
 
 def _same_as_queued(rows: pd.DataFrame, queued: pd.DataFrame, cols: list[str]) -> pd.Series:

@@ -30,13 +30,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.ipc as ipc
+from pandas.api.types import union_categoricals
 
 from connector import fsutil
 from connector.db import frame as db_frame
+from connector.db import frames as db_frames
 from connector.intake.crashpoints import crashpoint
-from connector.products import catalog
+from connector.products import catalog, layout_file
 from connector.products.diff import KEY
+from connector.products.layout_file import integers as _integers  # noqa: F401 (tested here)
 from connector.products.snapshot import VALUE_COLUMNS
 from connector.readers import give_back
 
@@ -71,23 +73,24 @@ def align(
     kept for the next file of ``mapping``."""
     clocks = read_clocks(conn)
     path = _path(conn, mapping)
-    cached = _load(path) if path else None
     written = _written(table)
-    if cached is not None and _fits(cached, written, clocks):
-        match, twice = _match_of(cached, table.index), cached["twice"].to_numpy()
-        watermark = int(cached.schema.metadata[b"accepted"])
+    cached = _load(path, written, clocks) if path else None
+    if cached is not None:
+        brand = pd.Series(pd.array(cached.brand, dtype="str"), index=table.index)
+        flags = cached.flags
+        match = catalog.CatalogMatch(brand, flags["unknown"], flags["ambiguous"])
+        watermark = int(cached.meta[b"accepted"])
         since = _changed_since(conn, watermark)
         if since > REFOLD:  # e.g. after a first full sync: reading it all is as quick
             accepted = _accepted_of(conn, table, match)
         else:
-            accepted = _overlay(conn, cached, watermark)
+            accepted = _overlay(conn, cached, written["sku"], watermark)
         del cached
         give_back()  # the copy's columns, read whole: before ingest adds its own peak
-        aligned = Aligned(match, twice, accepted, reused=True)
+        aligned = Aligned(match, flags["twice"], accepted, reused=True)
         if keep and path and since > REFOLD:
             _save(path, written, aligned, clocks)
         return aligned
-    del cached
     found = catalog.match(conn, table)
     found = catalog.CatalogMatch(
         brand=pd.Series(found.brand, dtype="str"), unknown=found.unknown, ambiguous=found.ambiguous
@@ -120,17 +123,14 @@ def _written(table: pd.DataFrame) -> pa.Table:
     )
 
 
-def _fits(cached: pa.Table, written: pa.Table, clocks: Clocks) -> bool:
-    meta = cached.schema.metadata or {}
-    if meta.get(b"version") != VERSION.encode() or cached.num_rows != written.num_rows:
+def _meta_fits(meta: dict[bytes, bytes], clocks: Clocks) -> bool:
+    """The copy's version, and no change to the catalog nor removal of an accepted row since
+    it was written (its codes are compared as it is read)."""
+    if meta.get(b"version") != VERSION.encode():
         return False
     if int(meta.get(b"catalog", b"-1")) != clocks.catalog:
         return False
-    if int(meta.get(b"accepted", b"-1")) < clocks.accepted_reset:
-        return False
-    return all(
-        pc.all(pc.equal(cached[name], written[name])).as_py() is True for name in ("sku", "want")
-    )
+    return int(meta.get(b"accepted", b"-1")) >= clocks.accepted_reset
 
 
 def _twice(table: pd.DataFrame, found: catalog.CatalogMatch) -> np.ndarray:
@@ -142,63 +142,59 @@ def _twice(table: pd.DataFrame, found: catalog.CatalogMatch) -> np.ndarray:
     return twice
 
 
-def _match_of(cached: pa.Table, index: pd.Index) -> catalog.CatalogMatch:
-    brand = pd.Series(cached["brand"].to_pandas(), dtype="str")
-    brand.index = index
-    return catalog.CatalogMatch(
-        brand=brand,
-        unknown=cached["unknown"].to_numpy(),
-        ambiguous=cached["ambiguous"].to_numpy(),
-    )
-
-
-def _state_frame(table: pa.Table) -> pd.DataFrame:
-    """The copy's accepted state as pandas columns, built straight from Arrow's buffers."""
-    columns: dict[str, pd.Series] = {c: _integers(table[c]) for c in VALUE_COLUMNS}
-    columns.update({c: _dates(table[c].to_pandas()) for c in AS_OF})
-    return pd.DataFrame(columns, copy=False)
-
-
-def _integers(values: pa.ChunkedArray) -> pd.Series:
-    """A nullable integer column (missing: never accepted), one copy of its numbers."""
-    array = values.combine_chunks()
-    if pa.types.is_null(array.type):  # stored as "never accepted" throughout
-        size = len(array)
-        never = pd.arrays.IntegerArray(np.zeros(size, dtype=np.int64), np.ones(size, dtype=bool))
-        return pd.Series(never, copy=False)
-    # The numbers straight from the column's buffer (a missing one's slot holds any value,
-    # masked): one copy, no filled Arrow column on the way (24 MB less at the peak, 1M rows).
-    written = np.frombuffer(array.buffers()[1], dtype=np.int64)
-    numbers = written[array.offset : array.offset + len(array)].copy()
-    missing = array.is_null().to_numpy(zero_copy_only=False)
-    return pd.Series(pd.arrays.IntegerArray(numbers, missing), copy=False)
-
-
 def _accepted_of(
     conn: sqlite3.Connection, table: pd.DataFrame, found: catalog.CatalogMatch
 ) -> pd.DataFrame:
     """The accepted state of each row's product (its code and catalog brand), read whole."""
-    accepted = db_frame(conn, f"SELECT {', '.join([*KEY, *STATE])} FROM accepted")
+    accepted = _accepted_rows(conn)
     position = pd.Index(_keys(accepted["sku"], accepted["brand"])).get_indexer(
         _keys(table["sku"], found.brand.fillna(""))
     )
     return _taken(accepted, position)
 
 
-def _overlay(conn: sqlite3.Connection, cached: pa.Table, watermark: int) -> pd.DataFrame:
-    """The copy's accepted state with the rows changed since ``watermark`` laid over it."""
-    state = _state_frame(cached.select(STATE))
+def _accepted_rows(conn: sqlite3.Connection) -> pd.DataFrame:
+    """The whole accepted table, each chunk made compact as it is read: a million rows of
+    Python objects at once took 230 MB at the peak of a mapping's first file (measured)."""
+    parts = [
+        _compact(part)
+        for part in db_frames(conn, f"SELECT {', '.join([*KEY, *STATE])} FROM accepted")
+    ]
+    if not parts:
+        return _compact(db_frame(conn, f"SELECT {', '.join([*KEY, *STATE])} FROM accepted"))
+    columns: dict[str, object] = {
+        col: pd.concat([part[col] for part in parts], ignore_index=True)
+        for col in [*KEY, *VALUE_COLUMNS]
+    }
+    for col in AS_OF:
+        columns[col] = pd.Series(union_categoricals([part[col].array for part in parts]))
+    return pd.DataFrame(columns, copy=False)
+
+
+def _compact(part: pd.DataFrame) -> pd.DataFrame:
+    columns: dict[str, pd.Series] = {col: part[col].astype("str") for col in KEY}
+    columns.update({col: part[col].astype("Int64") for col in VALUE_COLUMNS})
+    columns.update({col: part[col].astype("str").astype("category") for col in AS_OF})
+    return pd.DataFrame(columns, copy=False)
+
+
+def _overlay(
+    conn: sqlite3.Connection, cached: layout_file.Copy, codes: pa.ChunkedArray, watermark: int
+) -> pd.DataFrame:
+    """The copy's accepted state with the rows changed since ``watermark`` laid over it.
+    ``codes``: each row's code (the copy's, as it fits)."""
+    state = pd.DataFrame({**cached.numbers, **cached.dates}, copy=False)[STATE]
     changed = db_frame(
         conn, f"SELECT {', '.join([*KEY, *STATE])} FROM accepted WHERE seq > ?", (watermark,)
     )
     if changed.empty:
         return state
-    codes = pa.array(changed["sku"].astype(str), type=pa.large_string())
-    near = np.flatnonzero(pc.is_in(cached["sku"], value_set=codes).to_numpy(zero_copy_only=False))
+    wanted = pa.array(changed["sku"].astype(str), type=pa.large_string())
+    near = np.flatnonzero(pc.is_in(codes, value_set=wanted).to_numpy(zero_copy_only=False))
     if not len(near):
         return state
-    sku = pd.Series(cached["sku"].take(near).to_pandas(), dtype="str")
-    brand = pd.Series(cached["brand"].take(near).to_pandas(), dtype="str").fillna("")
+    sku = pd.Series(codes.take(near).to_pandas(), dtype="str")
+    brand = pd.Series(cached.brand.take(near).to_pandas(), dtype="str").fillna("")
     position = pd.Index(_keys(changed["sku"], changed["brand"])).get_indexer(_keys(sku, brand))
     rows, update = near[position >= 0], _taken(changed, position[position >= 0])
     for col in VALUE_COLUMNS:
@@ -228,7 +224,14 @@ def _taken(source: pd.DataFrame, position: np.ndarray) -> pd.DataFrame:
         numbers = source[col].astype("Int64").array
         columns[col] = pd.Series(numbers.take(position, allow_fill=True))
     for col in AS_OF:
-        texts = source[col].astype("str").array
+        values = source[col]
+        if isinstance(values.dtype, pd.CategoricalDtype):  # by code: no text per row
+            codes = np.full(len(position), -1, dtype=np.int64)
+            found = position >= 0
+            codes[found] = values.cat.codes.to_numpy()[position[found]]
+            columns[col] = pd.Series(pd.Categorical.from_codes(codes, dtype=values.dtype))
+            continue
+        texts = values.astype("str").array
         columns[col] = _dates(pd.Series(texts.take(position, allow_fill=True)))
     return pd.DataFrame(columns)
 
@@ -256,12 +259,14 @@ def later_than(as_of: pd.Series, moment: str) -> np.ndarray:
     return np.asarray(later[as_of.cat.codes.to_numpy()], dtype=bool)
 
 
-def _load(path: Path) -> pa.Table | None:
+def _load(path: Path, written: pa.Table, clocks: Clocks) -> layout_file.Copy | None:
+    """The copy, when it fits ``written`` (see the module docstring); else None."""
     try:
-        # Read into memory, not mapped: a mapping would keep the file open, and Windows then
-        # refuses to replace it with the next copy.
-        with pa.OSFile(str(path), "rb") as source:
-            return ipc.open_file(source).read_all()
+        # Read, not mapped: a mapping would keep the file open, and Windows then refuses to
+        # replace it with the next copy.
+        return layout_file.read(
+            path, written, VALUE_COLUMNS, AS_OF, lambda meta: _meta_fits(meta, clocks)
+        )
     except (OSError, pa.ArrowException) as error:
         if path.exists():
             log.info("columnar copy %s not usable (%s): full match", path.name, error)
@@ -294,8 +299,7 @@ def _save(path: Path, written: pa.Table, aligned: Aligned, clocks: Clocks) -> No
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.tmp")
     try:
-        with pa.OSFile(str(temp), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
+        layout_file.write(temp, table)
         crashpoint("layout.before_rename")
         temp.replace(path)
     except OSError as error:  # a cache: the next file does the full match

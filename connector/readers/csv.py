@@ -45,6 +45,7 @@ from connector.readers.csv_narrow import Narrow, mapped_columns, parse_mapped
 from connector.readers.csv_records import Parsed, Stdlib
 from connector.readers.export import RawSheet, SourceFormat
 from connector.readers.guard import check_text, check_text_bytes
+from connector.readers.lines import LineSource, Stamp, read_stamped
 from connector.readers.mapping import FileMapping
 from connector.readers.text import (
     HEAD_BYTES,
@@ -66,9 +67,10 @@ def read_csv(
 ) -> tuple[SourceFormat, list[RawSheet]]:
     """``mapped_only``: the mapped columns may be all that is parsed, the rest of a row being
     read again only when it is asked for (``connector.readers.csv_narrow``)."""
-    data = path.read_bytes()
+    data, stamp = read_stamped(path)
     check_text_bytes(path, data, mapping.encoding)
     source = open_text(path, data, mapping.encoding)
+    origin = (path, stamp if source.data is data else None)  # where whole rows are read again
     del data
     check_complete(path, source, mapping.final_line_break)
     head = _head(path, source, mapping)
@@ -88,6 +90,7 @@ def read_csv(
         mapping.line_breaks_in_values,
         keep,
         narrow,
+        origin,
     )
     cells, lines, header = parsed.cells, parsed.lines, []
     notes = dict(parsed.notes)
@@ -113,7 +116,8 @@ def read_csv(
         cells=cells,
         lines=lines,
         row_notes=notes,
-        whole=parsed.whole,
+        # The rows are read again from the file when asked for: the bytes go with ``source``.
+        whole=parsed.whole.detached() if isinstance(parsed.whole, LineSource) else parsed.whole,
     )
     return fmt, [sheet]
 
@@ -198,17 +202,21 @@ def parse_body(
     line_breaks_allowed: bool = True,
     keep: int = 0,
     narrow: Narrow | None = None,
+    origin: tuple[Path, Stamp | None] | None = None,
 ) -> Parsed:
     """Every record from byte ``begin`` on as text columns 0..n-1, and the line each record
     starts on. ``keep``: columns kept of a line wider than the first (0: one more than the
     first record has, at least ``KEEP_AT_LEAST``): a line of 300,000 fields costs no more
     memory than a normal one. ``narrow``: the mapped columns only (the whole records then
-    come from ``Parsed.whole``)."""
+    come from ``Parsed.whole``, which reads them again from ``origin``: the file and its
+    stamp)."""
     end, blank = body_end(source, begin)
     if blank:
         empty = np.empty(0, dtype=np.int64)
         return Parsed(pd.DataFrame(), empty, empty)
-    found = parse_mapped(source, begin, end, delimiter, first_line, narrow) if narrow else None
+    found = None
+    if narrow and origin:
+        found = parse_mapped(source, begin, end, delimiter, first_line, narrow, origin)
     if found is not None:
         return found
     table = read_text(source, begin, end, delimiter)

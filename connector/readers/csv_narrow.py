@@ -6,8 +6,8 @@ transcoding of the whole file (measured on a 1M-row cp1252 export: 0.65 s and 13
 than the mapped columns read as bytes). So when it is safe, Arrow converts only the mapped
 columns, as the file's own bytes (``large_binary``), and those are turned into text column by
 column (a view when they are ASCII, as they almost always are). The rejects report still gets
-each rejected row exactly as written: ``LineSource`` cuts the few lines it needs out of the
-file's bytes again.
+each rejected row exactly as written: ``connector.readers.lines.LineSource`` cuts the few
+lines it needs out of the file's bytes, or, once the read is done, out of the file again.
 
 Safe means every rule of the full read still holds with only those columns at hand:
 
@@ -24,8 +24,7 @@ Otherwise the file is read whole, as before. Arrow refuses rows of another width
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from connector.readers.csv_arrow import blank_records, filled_lines, read_table
 from connector.readers.csv_checks import MAX_FIELD_CHARS
 from connector.readers.csv_records import Parsed
 from connector.readers.export import RawSheet
+from connector.readers.lines import LineSource, Stamp
 from connector.readers.mapping import FileMapping
 from connector.readers.text import SourceText
 
@@ -127,49 +127,20 @@ def _utf8_extra(codec: str) -> npt.NDArray[np.int64]:
     return np.array(lengths, dtype=np.int64) - 1
 
 
-@dataclass(eq=False)
-class LineSource:
-    """The body's physical lines, cut out of the file's bytes on demand (for rejected rows).
-    Only for a body without quotes, where a record is one line and ``split`` its fields."""
-
-    source: SourceText
-    begin: int
-    end: int
-    first_line: int
-    delimiter: str
-    width: int
-    _starts: npt.NDArray[np.int64] | None = field(default=None, repr=False)
-
-    def cells_at(self, lines: Sequence[int]) -> Iterator[tuple[str, ...]]:
-        """The fields of each of ``lines`` (lines of the body that exist)."""
-        starts = self._line_starts()
-        data, codec = self.source.data, self.source.codec
-        for line in lines:
-            index = line - self.first_line
-            text = data[starts[index] : starts[index + 1]].decode(codec).rstrip("\r\n")
-            fields = text.split(self.delimiter)[: self.width]
-            yield tuple(fields + [""] * (self.width - len(fields)))
-
-    def _line_starts(self) -> npt.NDArray[np.int64]:
-        """Where each physical line starts (CR LF, LF or a lone CR ends one), and the end."""
-        if self._starts is None:
-            buffer = np.frombuffer(
-                self.source.data, dtype=np.uint8, count=self.end - self.begin, offset=self.begin
-            )
-            is_lf = np.append(buffer == 10, False)
-            carriage = np.flatnonzero(buffer == 13)
-            lone_cr = carriage[~is_lf[carriage + 1]]
-            breaks = np.sort(np.concatenate((np.flatnonzero(is_lf), lone_cr)))
-            self._starts = np.concatenate(([0], breaks + 1, [len(buffer)])) + self.begin
-        return self._starts
-
-
 def parse_mapped(
-    source: SourceText, begin: int, end: int, delimiter: str, first_line: int, narrow: Narrow
+    source: SourceText,
+    begin: int,
+    end: int,
+    delimiter: str,
+    first_line: int,
+    narrow: Narrow,
+    origin: tuple[Path, Stamp | None],
 ) -> Parsed | None:
     """The mapped columns of a body ``csv_narrow.mapped_columns`` accepted, read as the
     file's bytes (no transcoding of the whole file), then each made text. None: the full
-    read must decide (rows of different widths, empty lines Arrow could not place)."""
+    read must decide (rows of different widths, empty lines Arrow could not place).
+    ``origin``: the file and its stamp (None when ``source`` is not its bytes), where the
+    whole rows are read again once the bytes are let go (``connector.readers.lines``)."""
     names = [f"f{index}" for index in narrow.columns]
     body = pa.BufferReader(pa.py_buffer(source.data).slice(begin, end - begin))
     table = read_table(body, delimiter, pa.large_binary(), names)
@@ -190,5 +161,8 @@ def parse_mapped(
     del table
     cells = pd.DataFrame(columns, copy=False)
     width = len(narrow.header)
-    whole = LineSource(source, begin, end, first_line, delimiter, width)
+    path, stamp = origin
+    whole = LineSource(
+        path, stamp, begin, end, first_line, source.codec, delimiter, width, source.data
+    )
     return Parsed(cells, lines, np.full(len(cells), width, dtype=np.int64), whole=whole)
