@@ -3,9 +3,11 @@
 ``once`` waits for a new file to pass its stability checks (two checks a second apart by
 default). Meanwhile a thread loads the data path and reads and validates the first products
 CSV in processing order. The pass uses that read only when the content it then claims is the
-content read: the file's sha256 before and after the read, both equal to the claim's, and the
-same mapping. Anything else (a file still being written, another mapping, an error) leaves the
-file to the ordinary read after the claim, which reports any problem as it always does.
+content read: the file's sha256 before and after the read, both equal to the claim's, the
+same size and modification time (the reader cuts rejected rows out of the file again later,
+checking both), and the same mapping. Anything else (a file still being written, another
+mapping, an error) leaves the file to the ordinary read after the claim, which reports any
+problem as it always does.
 
 Crash counting: the intake counts the attempts that died on a file (``max_read_attempts``,
 then a read in a separate process). A read ahead comes before the claim, so a file that kills
@@ -45,6 +47,7 @@ FOLDER = "read-ahead"
 class _Read:
     path: Path
     sha256: str
+    stamp: tuple[int, int]  # size and modification time: the reader checks them again later
     export: Export
 
 
@@ -90,7 +93,7 @@ class ReadAhead:
         if read is None or read.path != path:
             self._read = read  # another file's: kept for its turn
             return None
-        if read.sha256 != sha256 or read.export.mapping != mapping:
+        if (read.sha256, read.stamp) != (sha256, _stamp(path)) or read.export.mapping != mapping:
             log.debug("%s changed since it was read ahead; reading it again", path.name)
             return None
         return read.export
@@ -159,13 +162,13 @@ class ReadAhead:
         self.folder.mkdir(parents=True, exist_ok=True)
         _write_durably(marker, f"{path}\n{candidate.size}\n{candidate.mtime_ns}\n")
         try:
-            before = sha256_of(path)
+            stamp, before = _stamp(path), sha256_of(path)
             crashpoint("readahead.reading")
             export = read_export(path, mapping, memory_mb=self.config.intake.read_memory_mb)
-            after = sha256_of(path)
+            same = (_stamp(path), sha256_of(path)) == (stamp, before)
         finally:
             marker.unlink(missing_ok=True)  # left only when the process died reading
-        return _Read(path, before, export) if before == after else None
+        return _Read(path, before, stamp, export) if same else None
 
     def _died_before(self, present: dict[Path, Candidate]) -> set[str]:
         """Markers left by runs that died reading ahead; forgets those whose file is gone."""
@@ -177,6 +180,13 @@ class ReadAhead:
             else:
                 marker.unlink(missing_ok=True)
         return died
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """Size and modification time: the same content written again (a new time) is read again,
+    as the reader checks both when it cuts rejected rows out of the file later."""
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
 
 
 def _key(candidate: Candidate) -> str:

@@ -98,6 +98,8 @@ def test_the_export_used_is_always_the_claimed_content(
     ahead.close()
     pd.testing.assert_frame_equal(used.table, fresh.table)
     assert used.rejects == fresh.rejects
+    lines = [reject.line for reject in fresh.rejects]
+    assert used.originals(lines) == fresh.originals(lines)  # rows for the rejects report
     if finished_first and read == claimed:
         assert ahead.take(path, sha256_of(path), mapping) is None  # taken once, then dropped
 
