@@ -151,6 +151,7 @@ def _shaped(block: Any, classes: npt.NDArray[np.int8], decimal: str) -> tuple[Ma
     separator is mapped (any number of digits when not), the point and 0-4 decimals (or no
     point), at most 14 digits before the point. None when the first value has no such shape."""
     offsets, data = buffers(block)
+    data, offsets = data[offsets[0] : offsets[-1]], offsets - offsets[0]  # the block's bytes
     lengths = np.diff(offsets)
     first = bytes(data[offsets[0] : offsets[1]]).lstrip(b"+-") if len(lengths) else b""
     point = first.rfind(decimal.encode())
@@ -158,41 +159,46 @@ def _shaped(block: Any, classes: npt.NDArray[np.int8], decimal: str) -> tuple[Ma
     if not first or fraction > SCALE_DIGITS:
         return None
     width = int(lengths.max())
-    grouped = bool((classes == GROUP).any())
-    expected, is_digit, weights = _template(width, fraction if point >= 0 else None, grouped)
+    marks = np.flatnonzero(classes == GROUP)  # the thousands separator's byte, if any
+    group = int(marks[0]) if len(marks) else None
+    shape = _template(width, fraction if point >= 0 else None, ord(decimal), group)
+    expected, is_digit, weights = shape
     positions = np.arange(width, dtype=np.int32)[:, None]  # counted from the end
-    ends = (offsets[1:] - 1).astype(np.int32)
-    byte = data.take(np.where(positions < lengths, ends - positions, np.int32(0)))
+    # past a value's start this reads the value before it (or wraps round): never used
+    byte = data.take((offsets[1:] - 1).astype(np.int32) - positions)
     lead_byte = data.take(np.minimum(offsets[:-1], len(data) - 1))  # an empty last value
-    signed = (lengths > 0) & (classes[lead_byte] == SIGN)
+    signed = (lengths > 0) & ((lead_byte == ord("-")) | (lead_byte == ord("+")))
     body = lengths - signed  # the characters after the sign
     in_body = positions < body
-    lead = np.maximum(body - 1, 0)  # its first character: a digit of the integer part
-    fits = (body > 0) & is_digit[lead] & (weights[lead] >= 10**SCALE_DIGITS)
-    fits &= ~(in_body & (classes[byte] != expected[:, None])).any(axis=0)
-    digit = np.where(in_body, np.subtract(byte, ord("0"), dtype=np.int8, casting="unsafe"), 0)
+    lead_ok = is_digit & (weights >= 10**SCALE_DIGITS)  # a digit before the point, <= 14th
+    fits = (body > 0) & lead_ok[np.maximum(body - 1, 0)]
+    digit = byte - np.uint8(ord("0"))  # 0-9 for digits, more for any other byte
+    wrong = np.where(is_digit[:, None], digit > 9, byte != expected[:, None])
+    fits &= ~(in_body & wrong).any(axis=0)
+    digit = np.where(in_body, digit, np.uint8(0))
     e4 = np.zeros(len(lengths), dtype=np.int64)
     for position in np.flatnonzero(weights):
         e4 += digit[position] * weights[position]
-    e4 = np.where(signed & (lead_byte == ord("-")), -e4, e4)
+    e4 = np.where(lead_byte == ord("-"), -e4, e4)
     e4[~fits] = 0
     return fits, e4
 
 
 def _template(
-    width: int, fraction: int | None, grouped: bool
-) -> tuple[npt.NDArray[np.int8], Mask, Counts]:
-    """For each position counted from the end: its class in the shape, whether it is a digit,
-    and the weight of that digit in value x 10^4 (0 past the 14th digit before the point, so
-    that such a value does not fit: the automaton says it is too large)."""
+    width: int, fraction: int | None, point: int, group: int | None
+) -> tuple[npt.NDArray[np.uint8], Mask, Counts]:
+    """For each position counted from the end: the byte expected there (any digit: 0), whether
+    it is a digit, and the weight of that digit in value x 10^4 (0 past the 14th digit before
+    the point, so that such a value does not fit: the automaton says it is too large)."""
     at = np.arange(width)
     integer = at - (fraction + 1) if fraction is not None else at  # its place in the integer
-    expected = np.where(integer == -1, POINT, DIGIT).astype(np.int8)
+    expected = np.where(integer == -1, point, 0).astype(np.uint8)
     places = np.where(integer >= 0, integer, integer + 1)  # the power of ten of each digit
-    if grouped:
-        expected[(integer >= 0) & (integer % 4 == 3)] = GROUP
+    if group is not None:
+        separator = (integer >= 0) & (integer % 4 == 3)
+        expected[separator] = group
         places = np.where(integer >= 0, integer - integer // 4, places)
-    is_digit = expected == DIGIT
+    is_digit = expected == 0
     exponent = np.clip(places + SCALE_DIGITS, 0, SCALE_DIGITS + MAX_WHOLE - 1)
     useful = is_digit & (places <= MAX_WHOLE - 1)
     weights = np.where(useful, 10 ** exponent.astype(np.int64), 0).astype(np.int64)
