@@ -4,6 +4,8 @@ the kernels they spare."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -73,6 +75,12 @@ def test_the_number_automaton_agrees_with_the_kernels(
     if max(len(text.encode("utf-8")) for text in texts) > digits.MAX_WIDTH:
         assert swept is None  # the general path takes it
         return
+    _agrees_with_the_kernels(swept, values, decimal, thousands)
+
+
+def _agrees_with_the_kernels(
+    swept: digits.Parsed | None, values: pa.Array, decimal: str, thousands: str
+) -> None:
     assert swept is not None
     plain = numpy_of(pc.ascii_is_decimal(values))
     empty = numpy_of(pc.equal(pc.binary_length(values), 0))
@@ -83,6 +91,75 @@ def test_the_number_automaton_agrees_with_the_kernels(
     assert swept.small[found].tolist() == general.small[found].tolist()
     good = found & general.precise & general.small
     assert swept.e4[good].tolist() == general.e4[good].tolist()
+
+
+@st.composite
+def _one_shape(draw: st.DrawFn, decimal: str, thousands: str) -> list[str]:
+    """A column as an ERP writes it (every value with the same decimals, grouped when a
+    separator is mapped), here and there a value of another shape or a wrong one."""
+    decimals = draw(st.sampled_from([None, 0, 1, 2, 3, 4]))
+
+    def written(sign: str, whole: int, fraction: int) -> str:
+        text = f"{whole:,}".replace(",", thousands)
+        if decimals is not None:
+            text += decimal + str(fraction).zfill(decimals)[:decimals]
+        return sign + text
+
+    shaped = st.builds(
+        written,
+        st.sampled_from(["", "", "-", "+"]),
+        st.one_of(st.integers(0, 999_999), st.integers(0, 10**17)),
+        st.integers(0, 9999),
+    )
+    near = st.text(alphabet="0189:/.,'+-", max_size=9)  # ":" and "/" are next to the digits
+    # one character of a well-shaped value replaced, or taken out: almost the shape
+    spoilt = st.builds(
+        lambda text, at, mark: text[: at % len(text)] + mark + text[at % len(text) + 1 :],
+        shaped,
+        st.integers(0, 30),
+        st.sampled_from(["", ":", "/", ".", ",", "'", "-", "5"]),
+    )
+    other = st.one_of(SHAPES, WRITTEN, near, spoilt, st.sampled_from(TRICKY), st.just(""))
+    return draw(st.lists(st.one_of(shaped, shaped, shaped, other), min_size=1, max_size=40))
+
+
+def test_a_column_in_one_shape_is_read_by_its_shape_and_only_it() -> None:
+    """The shape path must take the usual values (else the speed is gone) and no wrong one
+    (the automaton decides those)."""
+    usual = ["75.906,69", "1,50", "-1.234.567,00", "+12,30", "0,05", "99.999.999.999.999,99"]
+    wrong = ["12.34,50", "1234,50", "1.2345,00", ",50", "-.123,45", "1,5", "1.234,500", "--1,50"]
+    wrong += ["999.999.999.999.999,99", "1.234", "12,3x", "", "-", "1,50,00", "7:,50", "1/,50"]
+    values = pa.array(usual + wrong, pa.large_string())
+    shaped = digits._shaped(values, digits._classes(",", "."), ",")
+    assert shaped is not None
+    fits, e4 = shaped
+    assert fits.tolist() == [True] * len(usual) + [False] * len(wrong)
+    assert e4[: len(usual)].tolist() == [
+        759066900,
+        15000,
+        -12345670000,
+        123000,
+        500,
+        999999999999999900,
+    ]
+
+
+@settings(deadline=None)
+@given(st.data(), st.sampled_from(SEPARATORS), st.integers(1, 9))
+def test_values_read_by_their_shape_agree_with_the_kernels(
+    data: st.DataObject, separators: tuple[str, str], block_rows: int
+) -> None:
+    """The block's usual shape is read from the end, the rest by the automaton: the same
+    results in blocks of any size (each block takes its first value's shape)."""
+    decimal, thousands = separators
+    texts = data.draw(_one_shape(decimal, thousands))
+    values = pa.array(texts, pa.large_string())
+    with mock.patch.object(digits, "BLOCK_ROWS", block_rows):
+        swept = digits.parse(values, decimal, thousands)
+    if max(len(text.encode("utf-8")) for text in texts) > digits.MAX_WIDTH:
+        assert swept is None
+        return
+    _agrees_with_the_kernels(swept, values, decimal, thousands)
 
 
 def test_the_automaton_declines_what_it_does_not_cover() -> None:
