@@ -150,8 +150,8 @@ def test_a_read_ahead_killed_twice_still_lets_the_file_through(tmp_path: Path) -
     ahead (the marker) and processes the file; no attempt was counted against the file."""
     with fast_sandbox() as sb:
         sb.load_catalog(make_catalog(3))
-        # The file waits 4 s to come of age: time for the read ahead to start before the claim.
-        extra = "min_age_seconds = 4\nsettle_wait_seconds = 10\n" + NO_ORDERS
+        # The file waits 6 s to come of age: time for the read ahead to start before the claim.
+        extra = "min_age_seconds = 6\nsettle_wait_seconds = 12\n" + NO_ORDERS
         config = plain_mapping(workspace(tmp_path, sb, extra=extra))
         path = config.folders.inbox / "stock-1.csv"
         path.write_bytes(export([("0000001", 7, "10,00")]))
